@@ -8,7 +8,9 @@ Run from the repository root:
 
 Steps:
 1. `nbdev.serve.proc_nbs(force=True)` writes processed notebooks to `_proc/` (hidden and
-   export-only cells removed, `show_doc` rendered to markdown). It never calls quarto.
+   export-only cells removed, `show_doc` rendered to markdown). It never calls quarto. To render
+   `show_doc`, nbdev runs each notebook's import, export and show_doc cells; here cells flagged with a
+   test flag (`#| slow`, `#| cuda`, ...) are never run, even when they hold an import.
    (`--readme-only` processes `index.ipynb` alone, with the same nbdev processors.)
 2. The quarto-only syntax left in `_proc/` is turned into plain markdown/HTML: the YAML title
    block becomes `# Title` + `> summary`; `#| echo: false` / `#| output: false` /
@@ -26,7 +28,7 @@ Steps:
 
 Exits non-zero, naming the step, if any step fails.
 """
-import argparse, json, os, posixpath, re, shutil, subprocess, sys, time
+import argparse, html, json, os, posixpath, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,23 @@ MATHJAX_DIR = 'assets/mathjax'  # inside the site
 MATHJAX_CONFIG = 'TeX-AMS-MML_HTMLorMML-full,Safe,local/offline-fonts'
 
 class StepError(Exception): pass
+
+try:
+    from nbdev.config import get_config
+    from nbdev.processors import FilterDefaults, exec_show_docs
+except ImportError as e:
+    sys.exit(f'build_docs: FAILED: cannot import nbdev ({e}): pip install -e ".[dev]"')
+
+class exec_show_docs_unflagged(exec_show_docs):
+    """nbdev's `exec_show_docs`, except that cells flagged with a test flag (`#| slow`, `#| cuda`, ...) never run:
+    nbdev would run a flagged cell that mixes an import with other code, a whole training run for example."""
+    def __call__(self, cell):
+        if cell.cell_type == 'code' and set(get_config().get('tst_flags', '').split()) & set(cell.directives_): return
+        return super().__call__(cell)
+
+class DocsFilter(FilterDefaults):
+    "nbdev's processors for the docs, with `exec_show_docs_unflagged` (defined here, so spawned workers can unpickle it)"
+    def base_procs(self): return [exec_show_docs_unflagged if p is exec_show_docs else p for p in super().base_procs()]
 
 def log(msg): print(f'build_docs: {msg}', flush=True)
 
@@ -80,17 +99,33 @@ def _ignored_re(nbs:Path):
 
 def step_proc(cfg, readme_only:bool, workers:int):
     nbs = nbs_path(cfg)
+    from importlib.metadata import entry_points
+    if not any(ep.name == cfg['lib_path'] for ep in entry_points(group='nbdev')):
+        log(f'warning: {cfg["lib_name"]} is not installed (pip install -e ".[dev]"): links to its own symbols will be missing')
     if not (nbs/'index.ipynb').exists(): raise StepError(f'{nbs/"index.ipynb"} is missing: it is the README and home page')
     if readme_only:
         # Same processors as proc_nbs, on index.ipynb alone (in this process: no workers to spawn)
-        from nbdev.processors import FilterDefaults
         import nbdev.serve_drv
         PROC.mkdir(exist_ok=True)
-        nbdev.serve_drv.main((nbs/'index.ipynb', PROC/'index.ipynb', FilterDefaults))
+        nbdev.serve_drv.main((nbs/'index.ipynb', PROC/'index.ipynb', DocsFilter))
         return
+    import nbdev.serve
     from nbdev.serve import proc_nbs
+    # What proc_nbs hands its workers for each notebook. Taken from this file imported as a module, not from
+    # `__main__`: a worker's `__main__` is replaced by IPython's once it has run a notebook's cells.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import build_docs
+    nbdev.serve.FilterDefaults = build_docs.DocsFilter
     kw = _ignored_re(nbs)
-    proc_nbs(force=True, n_workers=workers, **kw)
+    try: proc_nbs(force=True, n_workers=workers, **kw)
+    except Exception as e:
+        # the worker's traceback comes back as text in __cause__: keep its exception lines
+        tb = str(e.__cause__ or '')
+        errs = [l for l in tb.splitlines() if re.match(r'^[\w.]+(Error|Exception|Exit|Interrupt)\b', l)]
+        raise StepError(f'{e}\n' + ''.join(f'  caused by: {l}\n' for l in errs) +
+            '  nbdev runs the import, export and show_doc cells of each notebook to render the docs, and only those:\n'
+            '  a cell that mixes an import with other code runs without the cells before it (nbdev warns\n'
+            '  "Found cells containing imports and other code" above). Keep imports in cells of their own.') from None
     missing = [p for p in nb_list(nbs) if not (PROC/p).exists()]
     if missing: raise StepError(f'nbdev did not write {", ".join(missing)} to _proc/')
 
@@ -154,10 +189,34 @@ class Linker:
             if nb in self.pages: return self._to_page(self.pages[nb] + frag)
             self.unknown.append(url)
             return url
+        if self.absolute and path.endswith('.html'):  # a page of the docs, linked by its html name
+            return self._to_page(posixpath.normpath(posixpath.join(self.nb_dir, path)) + frag)
         if self.src_prefix and path: return self.src_prefix + posixpath.normpath(posixpath.join(self.nb_dir, path)) + frag
         return url
 
-def clean_md(src:str, link, heading_ids:bool=False) -> str:
+def _slug(text:str) -> str:
+    "Heading id as python-markdown's toc and mkdocs-jupyter make it"
+    plain = html.unescape(re.sub(r'<[^>]+>', '', text))
+    plain = re.sub(r'!?\[([^\]]*)\]\([^)]*\)', r'\1', plain).replace('`', '').replace('*', '')
+    return re.sub(r'[-\s]+', '-', re.sub(r'[^\w\s-]', '', plain).strip().lower())
+
+def _toc_heading(line:str, toc:set) -> str:
+    """Make a markdown heading's id the same in the page and in the page's table of contents. mkdocs-jupyter
+    drops inline code from the headings it builds the table of contents from (`## What `x` does` -> `#what-does`),
+    and numbers repeated headings only there (`#tests_1`): write the code as html and anchor repeats."""
+    h = _re_heading.match(line)
+    if not h: return line
+    text = re.sub(r'`([^`]+)`', lambda m: f'<code>{html.escape(m.group(1))}</code>', h.group(2))
+    slug = _slug(text)
+    if slug in toc:
+        n = 1
+        while f'{slug}_{n}' in toc: n += 1
+        slug = f'{slug}_{n}'
+        text = f'<span id="{slug}"></span>{text}'
+    toc.add(slug)
+    return f'{h.group(1)} {text}'
+
+def clean_md(src:str, link, heading_ids:bool=False, toc:set=None) -> str:
     "Quarto/pandoc-only markdown -> plain markdown/HTML, outside fenced code"
     out, fence = [], None
     for line in src.split('\n'):
@@ -167,18 +226,22 @@ def clean_md(src:str, link, heading_ids:bool=False) -> str:
             out.append(line); continue
         if m: fence = m.group(2); out.append(line); continue
         if (c := _re_callout.match(line)):
-            out += ['', f'<div class="admonition {_callout2adm.get(c.group(1).lower(), "note")}" markdown="1">', '']; continue
+            kind = c.group(1).lower()
+            t = re.search(r'title="([^"]*)"', line)
+            title = html.escape(t.group(1) if t else kind.capitalize())
+            out += ['', f'<div class="admonition {_callout2adm.get(kind, "note")}" markdown="1">',
+                    f'<p class="admonition-title">{title}</p>', '']; continue
         if _re_div_open.match(line): out += ['', '<div markdown="1">', '']; continue
         if _re_div_close.match(line): out += ['', '</div>', '']; continue
         def attr_link(m):
-            bang, text, url, title, attrs = m.groups()
-            url = link(url)
+            bang, text, url, title, attrs = m.groups()  # url is rewritten with the other html urls below
             t = f' title={title.strip()}' if title else ''
             if bang: return f'<img src="{url}" alt="{text}"{t}{_html_attrs(attrs)}>'
             return f'<a href="{url}"{t}{_html_attrs(attrs)}>{text}</a>'
         line = _re_attr_link.sub(attr_link, line)
         line = _re_md_link.sub(lambda m: m.group(1) + link(m.group(2)), line)
         line = _re_html_url.sub(lambda m: m.group(1) + m.group(2) + link(m.group(3)) + m.group(2), line)
+        if toc is not None: line = _toc_heading(line, toc)
         if heading_ids and (h := _re_heading.match(line)):
             text = h.group(2)
             plain = re.sub(r'<[^>]+>|[`*]', '', text).strip()
@@ -196,8 +259,9 @@ def _src(cell) -> str:
 _re_directive = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _opt2tag = {('echo', 'false'): 'remove_input', ('output', 'false'): 'remove_output', ('include', 'false'): 'remove_cell'}
 
-def clean_nb(nb:dict, link, warn) -> dict:
+def clean_nb(nb:dict, link, warn, site:bool=True) -> dict:
     "Clean one processed notebook (as json dict) in place"
+    toc = set() if site else None  # heading ids of the markdown cells, as the table of contents numbers them
     nb.setdefault('metadata', {})
     nb['metadata'].setdefault('language_info', {'name': 'python'})  # code fences and highlighting know the language
     if (w := nb['metadata'].pop('widgets', None)):
@@ -211,11 +275,11 @@ def clean_nb(nb:dict, link, warn) -> dict:
             fm = yaml.safe_load(src.strip().strip('-')) or {}
             title, desc = fm.get('title'), fm.get('description')
             md = (f'# {title}\n' if title else '') + (f'\n> {desc}\n' if desc else '')
-            if md: cells.append({'cell_type':'markdown', 'metadata':{}, 'source':clean_md(md, link)})
+            if md: cells.append({'cell_type':'markdown', 'metadata':{}, 'source':clean_md(md, link, toc=toc)})
             continue
         if ct == 'raw': cells.append(cell); continue
         if ct == 'markdown':
-            cell['source'] = clean_md(src, link)
+            cell['source'] = clean_md(src, link, toc=toc)
             cells.append(cell); continue
         # code cell: quarto cell options -> tags, other `#|` lines dropped
         lines, tags = src.split('\n'), []
@@ -254,7 +318,7 @@ def step_clean(cfg, readme_only:bool):
         for absolute in ([True] if readme_only else [True, False]) if rel == 'index.ipynb' else [False]:
             link = Linker(cfg, pages, page, absolute=absolute, src_prefix=(nbs.relative_to(ROOT).as_posix() + '/') if absolute else '')
             warn = lambda m, rel=rel: print(f'build_docs: warning: {rel}: {m}', flush=True)
-            out = clean_nb(json.loads(json.dumps(nb)), link, warn)
+            out = clean_nb(json.loads(json.dumps(nb)), link, warn, site=not absolute)
             for u in link.unknown: problems.append(f'{rel}: link to a notebook that does not exist: {u}')
             dest = (PROC/'README.ipynb') if absolute else (SRC/page).with_suffix('.ipynb')
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -320,15 +384,27 @@ MATHJAX_FONTS_JS = '''\
 /* Offline fonts: jupyter-server-mathjax ships only the STIX-Web web fonts (the same settings the
    Jupyter notebook uses), so never look for the TeX web fonts or the image fonts. */
 MathJax.Hub.Config({
-  "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null},
+  "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
+               linebreaks: {automatic: true}},  /* long equations wrap instead of running off the page */
   SVG: {font: "STIX-Web"},
-  menuSettings: {renderer: "HTML-CSS"}
+  menuSettings: {renderer: "HTML-CSS"},
+  /* The hidden MathML copy kept for screen readers (AssistiveMML) declares the TeX web fonts for \\mathcal,
+     \\mathfrak and similar; the package does not ship them: use locally installed fonts only, never request them. */
+  NativeMML: {styles: {
+    "@font-face /*1*/": {"font-family": "MathJax_Caligraphic-WEB", src: "local('MathJax_Caligraphic')"},
+    "@font-face /*2*/": {"font-family": "MathJax_Caligraphic-WEB", "font-weight": "bold", src: "local('MathJax_Caligraphic Bold')"},
+    "@font-face /*3*/": {"font-family": "MathJax_AMS-WEB", src: "local('MathJax_AMS')"},
+    "@font-face /*4*/": {"font-family": "MathJax_Script-WEB", src: "local('MathJax_Script')"},
+    "@font-face /*5*/": {"font-family": "MathJax_Fraktur-WEB", src: "local('MathJax_Fraktur')"},
+    "@font-face /*6*/": {"font-family": "MathJax_Fraktur-WEB", "font-weight": "bold", src: "local('MathJax_Fraktur Bold')"}
+  }}
 });
 MathJax.Ajax.loadComplete("[MathJax]/config/local/offline-fonts.js");
 '''
 
 EXTRA_CSS = '''\
 /* notebook pages inside Material for MkDocs */
+.jupyter-wrapper a code { color: var(--md-typeset-a-color); }
 .jupyter-wrapper .jp-OutputArea-output img { max-width: 100%; height: auto; }
 .jupyter-wrapper .jp-RenderedMarkdown hr { margin: 1.5em 0 .5em; }
 .jupyter-wrapper .jp-Cell { padding-left: 0; padding-right: 0; }
@@ -394,6 +470,7 @@ def main():
                     help='processes for nbdev notebook processing (default: half the CPUs)')
     args = ap.parse_args()
     os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))  # the package imports from the checkout (spawned workers inherit sys.path)
     t0, times = time.time(), []
     def step(name, f, *a):
         t = time.time()

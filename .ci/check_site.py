@@ -3,7 +3,7 @@
 
 Run from the repository root after `python .ci/build_docs.py`:
 
-    python .ci/check_site.py [--site site] [--screenshots DIR] [--pages index.html core.html]
+    python .ci/check_site.py [--site site] [--pages index.html data.html] [--screenshots DIR [--shot-height PX]]
 
 The site is served by Python's `http.server` on 127.0.0.1 (a free port); Chromium resolves
 every other host to "not found" (`--host-resolver-rules`), runs each page's scripts (MathJax,
@@ -11,7 +11,8 @@ search) in virtual time, dumps the rendered DOM, and writes a net-log of every r
 Fails (exit 1, listing every problem) if:
 - a page does not load, is empty, or shows a MathJax error;
 - an `<img>` in the rendered DOM points at a file that is not in the site (`data:` URIs are fine);
-- an internal `<a href>` points at a page or `#anchor` that does not exist in the site;
+- an internal `<a href>` points at a page or `#anchor` that does not exist in the site (links
+  anywhere else, another port of 127.0.0.1 included, are external: counted, not followed);
 - a page asks the local server for a file it does not have (HTTP 4xx/5xx);
 - a page requests anything from a host other than 127.0.0.1/localhost, or links a script,
   stylesheet, font or frame from outside the site.
@@ -19,7 +20,7 @@ Chromium's own background requests (its updater and account check, which the pag
 and which never resolve) are listed separately and do not fail the check.
 Exit 2 if Chromium is missing (`apt-get install -y chromium`) or the site is not built.
 """
-import argparse, functools, http.server, json, os, posixpath, re, shutil, socket, subprocess, sys, tempfile, threading, time
+import argparse, functools, http.server, json, os, shutil, subprocess, sys, tempfile, threading, time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, unquote
@@ -47,8 +48,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         code = getattr(code, 'value', code)
         self.server.requests.append((self.path, int(code) if str(code).isdigit() else 0))
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address): pass  # Chromium closing a connection early is not a problem
+
 def serve(site:Path):
-    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Handler, directory=str(site)))
+    srv = Server(('127.0.0.1', 0), functools.partial(Handler, directory=str(site)))
     srv.requests = []
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
@@ -104,10 +108,10 @@ def netlog_requests(path:Path):
 
 # ----------------------------------------------------------------------------- checks
 
-def run_chromium(chrome, url, netlog:Path, shot:Path|None, budget_ms:int, timeout:int):
+def run_chromium(chrome, url, netlog:Path, shot:Path|None, budget_ms:int, timeout:int, height:int=1600):
     with tempfile.TemporaryDirectory(prefix='check_site_') as prof:
         cmd = [chrome, *CHROMIUM_FLAGS, f'--user-data-dir={prof}', f'--virtual-time-budget={budget_ms}',
-               f'--log-net-log={netlog}', '--window-size=1280,1600']
+               f'--log-net-log={netlog}', f'--window-size=1280,{height}']
         if shot: cmd.append(f'--screenshot={shot}')
         cmd += ['--dump-dom', url]
         try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -128,7 +132,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--site', default=str(ROOT/'site'), help='built site folder (default: site/)')
     ap.add_argument('--pages', nargs='*', help='only these pages (paths relative to the site); links are still checked against all')
-    ap.add_argument('--screenshots', help='also save a 1280x1600 PNG of each page into this folder')
+    ap.add_argument('--screenshots', help='also save a PNG of each page (1280 px wide) into this folder')
+    ap.add_argument('--shot-height', type=int, default=1600, help='height of the screenshots in px (default 1600)')
     ap.add_argument('--budget', type=int, default=10000, help='virtual time per page in ms (default 10000)')
     ap.add_argument('--timeout', type=int, default=60, help='wall-clock limit per page in s (default 60)')
     args = ap.parse_args()
@@ -147,6 +152,7 @@ def main():
     t0 = time.time()
     srv = serve(site)
     base = f'http://127.0.0.1:{srv.server_address[1]}/'
+    site_netloc = urlsplit(base).netloc
     problems, doms, outside, background = [], {}, [], []
     n_img = n_link = n_ext_link = 0
     tmp = Path(tempfile.mkdtemp(prefix='check_site_'))
@@ -156,7 +162,7 @@ def main():
             netlog = tmp/(page.replace('/', '__') + '.netlog.json')
             n_req = len(srv.requests)
             shot = (shots/(page.replace('/', '__').replace('.html', '.png'))) if shots else None
-            dom, err = run_chromium(chrome, url, netlog, shot, args.budget, args.timeout)
+            dom, err = run_chromium(chrome, url, netlog, shot, args.budget, args.timeout, args.shot_height if shots else 1600)
             if err: problems.append(f'{page}: does not load: {err}'); continue
             for path, code in srv.requests[n_req:]:
                 if code >= 400: problems.append(f'{page}: the page requested {path}, which the site does not have (HTTP {code})')
@@ -171,7 +177,7 @@ def main():
             if len(d.text) < 20: problems.append(f'{page}: empty page ({len(dom)} bytes of DOM, {len(d.text)} characters of text)')
             if d.math_errors or 'Math Processing Error' in d.text: problems.append(f'{page}: MathJax error(s) on the page')
             for tag, src in d.resources:
-                if (urlsplit(urljoin(url, src)).hostname or '') not in LOCAL_HOSTS and not src.startswith(('data:', 'blob:')):
+                if urlsplit(urljoin(url, src)).netloc != site_netloc and not src.startswith(('data:', 'blob:')):
                     problems.append(f'{page}: <{tag}> loads {src} from outside the site')
     finally:
         srv.shutdown()
@@ -189,12 +195,12 @@ def main():
             n_img += 1
             if src.startswith('data:'): continue
             u = urlsplit(urljoin(url, src))
-            if (u.hostname or '') not in LOCAL_HOSTS: problems.append(f'{page}: <img src="{src}"> is outside the site'); continue
+            if u.netloc != site_netloc: problems.append(f'{page}: <img src="{src}"> is outside the site'); continue
             if not site_file(site, u.path): problems.append(f'{page}: <img src="{src}">: no such file in the site')
         for href in d.links:
             if href.startswith(('mailto:', 'javascript:', 'tel:', 'data:')): continue
             u = urlsplit(urljoin(url, href))
-            if u.scheme not in ('http', 'https') or (u.hostname or '') not in LOCAL_HOSTS: n_ext_link += 1; continue
+            if u.scheme not in ('http', 'https') or u.netloc != site_netloc: n_ext_link += 1; continue
             n_link += 1
             f = site_file(site, u.path)
             if not f: problems.append(f'{page}: link "{href}": no such page in the site'); continue

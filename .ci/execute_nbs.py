@@ -1,10 +1,11 @@
 """Execute notebooks in place, saving their outputs (figures included) for the docs site and README.
 
-Cells flagged with a test flag from settings.ini (`#| slow`, `#| cuda`, ...) and `nbdev_export()`
-cells are skipped, exactly as `nbdev_test` skips them. Set IMAGENETTE_SOTA_DATA to a real copy
-of Imagenette first, so that the saved figures show real images.
+Cells flagged with a test flag from settings.ini (`#| slow`, `#| cuda`, `#| notest`) and
+`nbdev_export()` cells are skipped, exactly as `nbdev_test` skips them, unless `--flags` names the
+flag (`--flags notest` runs the README's command-line demo, which is too slow for a test). Set
+IMAGENETTE_SOTA_DATA to a real copy of Imagenette first, so that the saved figures show real images.
 
-    python .ci/execute_nbs.py nbs/00_data.ipynb [more notebooks ...]
+    python .ci/execute_nbs.py [--flags notest] nbs/00_data.ipynb [more notebooks ...]
 """
 import os, re, sys, time
 from pathlib import Path
@@ -19,9 +20,9 @@ from nbdev.frontmatter import FrontmatterProc
 NOISE = r"\S*torch/jit/_script.py:\d+: FutureWarning: `torch.jit.script` is deprecated.*\n\s*warnings.warn\(\n"
 
 
-def execute(fn):
+def execute(fn, run_flags=()):
     fn = Path(fn).resolve()
-    flags = set(get_config().tst_flags.split())
+    flags = set(get_config().tst_flags.split()) - set(run_flags)
     proc = NBProcessor(fn, procs=FrontmatterProc, process=True)
     directives = [getattr(c, 'directives_', {}) or {} for c in proc.nb.cells]
     nb = read_nb(fn)
@@ -33,16 +34,35 @@ def execute(fn):
     cwd = os.getcwd(); os.chdir(fn.parent)
     try: shell.run_all(nb, exc_stop=True, preproc=lambda c: c.cell_type != 'code' or id(c) in skip)
     finally: os.chdir(cwd)
-    for c in nb.cells:  # torch's deprecation notice about fastai's import says nothing about this project
+    tidy(nb)
+    write_nb(nb, fn)
+
+
+def _as_terminal(text):
+    "What a terminal would show: each line as left by its last carriage return; progress-bar debris dropped"
+    lines = [l.split('\r')[-1].rstrip() for l in text.split('\n')]
+    return '\n'.join(l for l in lines if l.strip(' █')) + ('\n' if text.endswith('\n') else '')
+
+
+def tidy(nb):
+    "Streams as a terminal shows them (fastprogress's console bars rewrite lines with \\r), minus torch's import notice"
+    for c in nb.cells:
         if c.cell_type != 'code': continue
         for o in c.outputs:
-            if o.get('name') == 'stderr': o['text'] = re.sub(NOISE, '', ''.join(o['text']))
-        c.outputs = [o for o in c.outputs if o.get('name') != 'stderr' or ''.join(o['text']).strip()]
-    write_nb(nb, fn)
+            if o.get('output_type') != 'stream': continue
+            t = ''.join(o['text'])
+            if o.get('name') == 'stderr': t = re.sub(NOISE, '', t)
+            o['text'] = _as_terminal(t)
+        c.outputs = [o for o in c.outputs if o.get('output_type') != 'stream' or o['text'].strip()]
 
 
 if __name__ == '__main__':
     if not os.environ.get('IMAGENETTE_SOTA_DATA'):
         print('warning: IMAGENETTE_SOTA_DATA is not set; figures will show synthetic images', file=sys.stderr)
-    for f in sys.argv[1:]:
-        t = time.time(); execute(f); print(f'{f}: executed in {time.time()-t:.0f} s')
+    args, run_flags = sys.argv[1:], []
+    if args[:1] == ['--flags']: run_flags, args = args[1].split(), args[2:]
+    if args[:1] == ['--tidy']:  # only tidy the saved outputs, without running anything
+        for f in args[1:]: nb = read_nb(f); tidy(nb); write_nb(nb, f)
+        sys.exit(0)
+    for f in args:
+        t = time.time(); execute(f, run_flags); print(f'{f}: executed in {time.time()-t:.0f} s')
