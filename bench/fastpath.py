@@ -22,7 +22,7 @@ import fastai
 from fastai.vision.all import *
 from imagenette_sota.data import get_dls, make_tiny_imagenette, find_data
 from imagenette_sota.train import Recipe, get_recipe, make_learner, EpochLog
-from imagenette_sota.fastpath import get_fast_dls, fast_settings
+from imagenette_sota.fastpath import get_fast_dls, fast_settings, ChannelsLast
 
 
 def sync():
@@ -45,8 +45,7 @@ def warm_up(learn):
     "One forward and backward pass on a real batch (compiles a compiled model); weights and state restored after"
     sd = {k: v.clone() for k, v in learn.model.state_dict().items()}
     xb, yb = (t.as_subclass(torch.Tensor) for t in learn.dls.train.one_batch())
-    for cb in learn.cbs:
-        if type(cb).__name__ == 'ChannelsLast': xb = xb.contiguous(memory_format=torch.channels_last)
+    if any(isinstance(cb, ChannelsLast) for cb in learn.cbs): xb = xb.contiguous(memory_format=torch.channels_last)
     sync(); t0 = time.perf_counter()
     learn.model.train()
     with torch.autocast('cuda', dtype=torch.bfloat16, enabled=torch.cuda.is_available()):
