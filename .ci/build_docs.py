@@ -5,6 +5,7 @@ Run from the repository root:
 
     python .ci/build_docs.py                # README.md + README_files/ + site/
     python .ci/build_docs.py --readme-only  # README.md + README_files/ only
+    python .ci/build_docs.py --serve        # build, then serve site/ on http://127.0.0.1:8000/
 
 Steps:
 1. `nbdev.serve.proc_nbs(force=True)` writes processed notebooks to `_proc/` (hidden and
@@ -20,7 +21,8 @@ Steps:
    that nbdev links point at (`#counter.inc`) get that id. The cleaned notebooks are written to
    `_proc/_site_src/`, each named after the page nbdev gives it (`00_data.ipynb` -> `data.html`).
 3. README.md at the repository root: `python -m nbconvert --to markdown` on the cleaned
-   `index.ipynb` (cross-links absolute, so they work on GitHub/PyPI), blank lines squeezed;
+   `index.ipynb` (links to other pages point at their notebooks, `nbs/*.ipynb`, which open on a code host
+   and in a clone alike), blank lines squeezed;
    figures go to `README_files/`. Both are generated: never edit them by hand.
 4. `_proc/mkdocs.yml` is generated (Material theme, mkdocs-jupyter, local MathJax 2.7 from the
    `jupyter-server-mathjax` package) and `mkdocs build --strict` writes `site/`. Nothing in the
@@ -173,7 +175,9 @@ class Linker:
 
     def _to_page(self, target:str) -> str:
         "`target` is a page path relative to the site root (with optional #frag)"
-        if self.absolute: return self.doc_url + target
+        if self.absolute:  # README: link the page's notebook, which opens on a code host and in a clone alike
+            nb = {v: k for k, v in self.pages.items()}.get(target.split('#')[0])
+            return self.src_prefix + nb if nb else self.doc_url + target
         return posixpath.relpath(target.split('#')[0], posixpath.dirname(self.page) or '.') + \
                (('#' + target.split('#', 1)[1]) if '#' in target else '')
 
@@ -466,6 +470,8 @@ def run(cmd, what):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--readme-only', action='store_true', help='build README.md (and README_files/) only')
+    ap.add_argument('--serve', nargs='?', const=8000, type=int, metavar='PORT',
+                    help='then serve site/ on http://127.0.0.1:PORT (default 8000) until Ctrl-C')
     ap.add_argument('--workers', type=int, default=max(1, (os.cpu_count() or 2)//2),
                     help='processes for nbdev notebook processing (default: half the CPUs)')
     args = ap.parse_args()
@@ -489,6 +495,10 @@ def main():
     if not args.readme_only: step('build site/ (mkdocs)', step_site, cfg, nav)
     log('done: ' + ', '.join(f'{n} {s:.1f}s' for n, s in times) + f'; total {time.time()-t0:.1f}s')
     log('wrote README.md' + ('' if args.readme_only else f' and site/ ({len(nav)} pages)'))
+    if args.serve and not args.readme_only:
+        log(f'serving site/ on http://127.0.0.1:{args.serve}/ (Ctrl-C to stop)')
+        try: subprocess.run([sys.executable, '-m', 'http.server', str(args.serve), '--bind', '127.0.0.1', '--directory', str(SITE)])
+        except KeyboardInterrupt: pass
 
 def _fail(name, msg):
     print(f'build_docs: FAILED at step "{name}": {msg}', file=sys.stderr, flush=True)

@@ -6,12 +6,14 @@ Runs, with the same recipe, image size, batch size and epochs:
   2. fast:    `get_fast_dls` (decoded once into a uint8 cache on the device) + `fast_settings`
               (bf16 autocast, channels-last, optionally torch.compile; nothing on the CPU);
   3. ceiling: the model step alone (forward, backward, optimiser step) on a synthetic batch that is
-              already on the device, with the fast path's settings: the best an epoch could be.
+              already on the device, with the fast path's settings, plus the forward passes of the
+              validation images: the best an epoch (training and validation) could be.
 It prints a table (s/epoch, img/s, fit s, top-1, ratio to stock, ratio to ceiling) and writes it as JSON,
 with the device, torch and fastai versions. One-time costs (building the cache, compiling) are measured and
 reported in their own columns, never inside the epoch times.
 
     python bench/fastpath.py --data ~/data/imagenette2-128 --size 128 --epochs 5 --bs 256 --lr 8e-3 --out bench/fastpath-h200.json
+    python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --workers 0 --out bench/fastpath-cpu.json
     python bench/fastpath.py --smoke      # seconds on a CPU, on a tiny synthetic dataset: checks the script, measures nothing
 """
 import argparse, contextlib, json, os, platform, statistics, tempfile, time
@@ -56,8 +58,8 @@ def warm_up(learn):
     return s
 
 
-def ceiling(recipe, n_out, bs, size, n_train, compile, steps):
-    "Images per second of the model step alone, on a synthetic batch already on the device"
+def ceiling(recipe, n_out, bs, size, n_train, compile, steps, n_valid=0):
+    "Images per second of the model step alone, on a synthetic batch already on the device; an epoch of it, validation pass included"
     dev = default_device()
     model = getattr(fastai.vision.all, recipe.arch)(n_out=n_out, act_cls=Mish if recipe.act == 'mish' else nn.ReLU).to(dev)
     cuda = torch.cuda.is_available()
@@ -77,17 +79,26 @@ def ceiling(recipe, n_out, bs, size, n_train, compile, steps):
     for _ in range(steps): step()
     sync(); s = (time.perf_counter() - t0) / steps
     ips = bs / s
-    return dict(img_per_s=ips, s_per_epoch=n_train / ips, first_step_s=first)
+    model.eval()  # the validation pass of an epoch: forward only, no gradients
+    with torch.no_grad(), torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda):
+        for _ in range(2): model(x)
+        sync(); t0 = time.perf_counter()
+        for _ in range(steps): model(x)
+        sync(); ev = bs * steps / (time.perf_counter() - t0)
+    return dict(img_per_s=ips, eval_img_per_s=ev, train_s_per_epoch=n_train / ips, s_per_epoch=n_train / ips + n_valid / ev,
+                first_step_s=first)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', help='dataset folder (default: $IMAGENETTE_SOTA_DATA or download)')
     p.add_argument('--recipe', default='leaderboard')
-    p.add_argument('--size', type=int, default=128)
-    p.add_argument('--presize', type=int, default=None, help='cache side for the fast path (default 1.25 x size)')
+    p.add_argument('--scale', choices=('gpu', 'cpu'), default='gpu', help="the recipe's scale (see the training page)")
+    p.add_argument('--size', type=int, default=None, help="final image size (default: the recipe's at --scale)")
+    p.add_argument('--presize', type=int, default=None, help="item resize / cache side (default: the chapter's 460/224 x size)")
     p.add_argument('--epochs', type=int, default=5)
-    p.add_argument('--bs', type=int, default=64, help='batch size, the same for all three')
+    p.add_argument('--bs', type=int, default=None, help="batch size, the same for all three (default: the recipe's)")
+    p.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument('--lr', type=float, help='learning rate (default: the recipe\'s)')
     p.add_argument('--stock-bs', type=int, help='batch size of the stock run (default: --bs)')
     p.add_argument('--stock-lr', type=float, help='learning rate of the stock run (default: the recipe\'s)')
@@ -100,7 +111,9 @@ def main(argv=None):
     p.add_argument('--smoke', action='store_true', help='tiny synthetic data, xresnet18, 32 px, 1 epoch: checks the script on a CPU')
     a = p.parse_args(argv)
 
-    recipe = get_recipe(a.recipe)
+    if a.threads: torch.set_num_threads(a.threads)
+    recipe = get_recipe(a.recipe, scale=a.scale)
+    a.size, a.bs = a.size or recipe.size, a.bs or recipe.bs
     n_per_class = None
     if a.smoke:
         data = make_tiny_imagenette(n_train=4, n_valid=2)
@@ -113,14 +126,15 @@ def main(argv=None):
     env = dict(device=str(default_device()), device_name=torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine(),
                cpus=os.cpu_count(), torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                dataset=Path(data).name, split=recipe.split, size=a.size, epochs=a.epochs, bs=a.bs, recipe=recipe.name,
-               lr=recipe.lr, compile=a.compile, smoke=a.smoke, runs=a.runs)
+               lr=recipe.lr, compile=a.compile, smoke=a.smoke, runs=a.runs, scale=recipe.scale, arch=recipe.arch,
+               presize=a.presize or round(a.size*460/224), threads=torch.get_num_threads(), stock_workers=a.workers)
     rows = []
 
     if not a.skip_stock:
         sr = recipe.replace(**({'bs': a.stock_bs} if a.stock_bs else {}), **({'lr': a.stock_lr} if a.stock_lr else {}))
         for run in range(a.runs):
             set_seed(sr.seed + run, reproducible=False)
-            dls = get_dls(sr.bs, sr.size, path=data, min_scale=sr.min_scale, aug=sr.aug, normalize=sr.normalize,
+            dls = get_dls(sr.bs, sr.size, path=data, presize=a.presize, min_scale=sr.min_scale, aug=sr.aug, normalize=sr.normalize,
                           n_per_class=n_per_class, seed=sr.seed + run, num_workers=a.workers)
             learn = make_learner(sr, dls)
             fit_s, epochs, acc = fit(learn, sr)
@@ -133,7 +147,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() if a.smoke else contextlib.nullcontext() as cdir:
             dls = get_fast_dls(recipe.bs, recipe.size, path=data, presize=a.presize, min_scale=recipe.min_scale,
-                               normalize=recipe.normalize, seed=recipe.seed + run, progress=not a.smoke, cache_dir=cdir)
+                               aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize, seed=recipe.seed + run, progress=not a.smoke, cache_dir=cdir)
             if cache_s is None: cache_s = dls.cache.build_seconds or 0.0
             dls.cache.on(dls.device); sync()
             load_s = time.perf_counter() - t0
@@ -141,9 +155,10 @@ def main(argv=None):
             warm_s = warm_up(learn)
             fit_s, epochs, acc = fit(learn, recipe)
         rows.append(dict(path='fast', run=run, bs=recipe.bs, lr=recipe.lr, fit_s=fit_s, epochs=epochs, top1=acc,
-                         one_time_s=load_s + warm_s, cache_build_s=cache_s, warmup_s=warm_s, n_train=len(dls.train_ds)))
+                         one_time_s=load_s + warm_s, cache_build_s=cache_s, warmup_s=warm_s, n_train=len(dls.train_ds),
+                         n_valid=len(dls.valid_ds)))
 
-    ceil = ceiling(recipe, 10, recipe.bs, recipe.size, rows[-1]['n_train'], a.compile, a.steps)
+    ceil = ceiling(recipe, 10, recipe.bs, recipe.size, rows[-1]['n_train'], a.compile, a.steps, rows[-1]['n_valid'])
 
     table = []
     for path in ('stock', 'fast'):

@@ -1,1 +1,6 @@
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+# Written by hand: nbdev keeps only the `__version__` line above up to date. torch deprecates `torch.jit.script`,
+# which fastai calls while it is imported; that warning is for fastai's maintainers, not for users of this package.
+import warnings as _warnings
+_warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)

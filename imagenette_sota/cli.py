@@ -8,8 +8,6 @@ import argparse, json, statistics, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 
-# torch warns about its own deprecated `torch.jit.script` when fastai is imported: noise on a command line
-warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
 # %% auto #0
 __all__ = ['QUICK', 'quick_recipe', 'parser', 'one_line', 'main']
@@ -53,6 +51,7 @@ def parser():
     t.add_argument('--epochs', type=_pos_int, help='epochs of the main schedule')
     t.add_argument('--bs', type=_pos_int, help='batch size')
     t.add_argument('--lr', type=_pos_float, help='peak learning rate')
+    t.add_argument('--scale', choices=('gpu', 'cpu'), help="'gpu': the chapter's sizes; 'cpu': xresnet18, final size 32 px (default: this machine's)")
     t.add_argument('--split', choices=('official', 'random'), help='validation split')
     t.add_argument('--loader', choices=('fastai', 'cache'), help="'cache': the fast path (decoded once, augmented on the GPU)")
     t.add_argument('--seed', type=int, help='random seed of the first run')
@@ -62,8 +61,13 @@ def parser():
     t.add_argument('--checkpoints', help='folder for a checkpoint after every epoch (default: checkpoints/ beside --out)')
     t.add_argument('--no-resume', action='store_true', help='start again even if an interrupted run left a checkpoint')
     t.add_argument('--workers', type=int, help='data loader processes (default: number of CPUs)')
+    t.add_argument('--export', help='save the model of the last run here with `learn.export()`, for `imagenette-sota predict`')
     t.add_argument('--quick', action='store_true', help='smoke run: 20 images per class, 64 px, <= 2 epochs; not a result')
     sub.add_parser('recipes', help='list the named recipes')
+    pr = sub.add_parser('predict', help='the top classes of image files, by a model saved with `learn.export()`')
+    pr.add_argument('model', help='a file written by `learn.export()`')
+    pr.add_argument('images', nargs='+', help='image files')
+    pr.add_argument('--top', type=_pos_int, default=3, help='how many classes to show per image (default 3)')
     tb = sub.add_parser('table', help='the results table of saved result records', add_help=False)
     tb.add_argument('args', nargs=argparse.REMAINDER, help='result files or glob patterns (default: results/*.jsonl)')
     return p
@@ -72,7 +76,7 @@ def parser():
 def _summary(rec):
     s = f"{rec['recipe']['name']}: top-1 {rec['accuracy']:.4f}"
     if rec.get('tta_accuracy') is not None: s += f" (with TTA {rec['tta_accuracy']:.4f})"
-    return s + (f" | {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
+    return s + (f" | {rec['recipe'].get('scale', 'gpu')} scale, {rec['recipe']['arch']}, {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
                 f"{rec['fit_seconds']:.1f} s fit, {rec['device']}, torch {rec['torch']}, fastai {rec['fastai']}")
 
 def _print_epochs():
@@ -81,7 +85,10 @@ def _print_epochs():
     class PrintEpochs(Callback):
         order = 52  # after the Recorder
         def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
-        def after_batch(self): self.trained |= self.training
+        def after_batch(self):
+            self.trained |= self.training
+            if self.training and (self.iter+1) in {round(self.n_iter*q) for q in (.25, .5, .75)}:  # a sign of life in long epochs
+                print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
         def after_epoch(self):
             if not self.trained: return  # `learn.validate()` sends epoch events too
             names, vals = self.recorder.metric_names[1:-1], self.recorder.values[-1]
@@ -90,10 +97,13 @@ def _print_epochs():
     return PrintEpochs()
 
 def _train(a):
-    from imagenette_sota.train import get_recipe, train
+    from imagenette_sota.train import get_recipe, train, default_scale
     over = {k: getattr(a, k) for k in ('size', 'epochs', 'bs', 'lr', 'split', 'seed', 'loader') if getattr(a, k) is not None}
     if a.tta: over['tta'] = True
-    recipe = get_recipe(a.recipe, **over)
+    recipe = get_recipe(a.recipe, scale=a.scale or default_scale(), **over)
+    from imagenette_sota.data import find_data, DataNotFoundError
+    try: data = find_data(recipe.dataset, a.data)  # before anything is printed: a missing dataset is the first line
+    except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None
     note = None
     if a.quick:
         recipe, note = quick_recipe(recipe), 'smoke run (--quick)'
@@ -102,8 +112,8 @@ def _train(a):
     recs, tty = [], sys.stdout.isatty()
     ckpts = a.checkpoints or (Path(a.out).parent/'checkpoints' if a.out else None)
     for i in range(a.runs):
-        rec = train(recipe.replace(seed=recipe.seed + i), data=a.data, out=a.out, num_workers=a.workers, note=note,
-                    progress=tty, cbs=None if tty else [_print_epochs()], checkpoints=ckpts, resume=not a.no_resume)
+        rec, learn = train(recipe.replace(seed=recipe.seed + i), data=data, out=a.out, num_workers=a.workers, note=note, return_learner=True,
+                           progress=tty, cbs=None if tty else [_print_epochs()], checkpoints=ckpts, resume=not a.no_resume)
         if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
         recs.append(rec)
         print(json.dumps({k: v for k, v in rec.items() if k != 'epoch_log'}, default=str))
@@ -112,7 +122,22 @@ def _train(a):
         accs = [r['accuracy'] for r in recs]
         print(f"{recipe.name}: top-1 over {a.runs} runs: {statistics.mean(accs):.4f} ± {statistics.stdev(accs):.4f} (mean ± sd)")
     if a.out: print(f"appended {len(recs)} record(s) to {a.out}")
+    if a.export:
+        learn.remove_cbs([cb for cb in learn.cbs if not type(cb).__module__.startswith('fastai')])  # run-time helpers, not the model
+        learn.export(Path(a.export).absolute()); print(f"exported the model of the last run to {a.export}")
     if a.quick: print("SMOKE RUN (--quick): not a result.")
+
+def _predict(a):
+    from imagenette_sota.inference import load_model
+    from imagenette_sota.data import class_name
+    with warnings.catch_warnings():  # fastai's note that pickles can run code: the user named this file
+        warnings.filterwarnings('ignore', message='load_learner')
+        learn = load_model(a.model)
+    for fn in a.images:
+        if not Path(fn).is_file(): raise FileNotFoundError(f"No such image file: {fn}")
+        with learn.no_bar(): probs = learn.predict(Path(fn))[2]  # the model's own item pipeline reads the file
+        p, i = probs.topk(min(a.top, len(probs)))
+        print(f"{fn}: " + ' | '.join(f"{class_name(str(learn.dls.vocab[j]))} {float(v):.3f}" for v, j in zip(p, i)), flush=True)
 
 def _recipes():
     from imagenette_sota.train import RECIPES
@@ -134,12 +159,14 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
         ) -> int: # Exit status
     "Entry point of the `imagenette-sota` command"
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv: parser().print_help(); return 0
     if argv[:1] == ['table']:  # `imagenette-sota table [FILES] [--include-smoke]`: the results page's own parser
         from imagenette_sota.results import table_main
         return table_main(argv[1:])
     a = parser().parse_args(argv)
     try:
         if a.cmd == 'recipes': _recipes()
+        elif a.cmd == 'predict': _predict(a)
         else: _train(a)
     except KeyboardInterrupt:
         print("imagenette-sota: interrupted", file=sys.stderr); return 130

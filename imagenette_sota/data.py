@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #43d5e535
 from __future__ import annotations
-import os, random, shutil, tempfile
+import contextlib, io, os, random, shutil, sys, tempfile, time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +17,7 @@ from fastai.vision.all import *
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'IMAGE_EXTS', 'class_name',
            'label_func', 'DataNotFoundError', 'LayoutError', 'BadImageError', 'local_data', 'find_data', 'check_layout',
            'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images', 'make_tiny_imagenette',
-           'dataset_stats', 'norm_stats_for', 'SubsetItems', 'get_dls', 'batch_stats', 'resize_dataset']
+           'dataset_stats', 'norm_stats_for', 'SubsetItems', 'presize_for', 'get_dls', 'batch_stats', 'resize_dataset']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
@@ -70,15 +70,29 @@ def _how_to_find(name):
             f"train/ and val/, or one holding {name}/); fastai's download cache. Expected layout: {LAYOUT}. "
             f"Download {url} and unpack it, then set {DATA_ENV} to the unpacked folder.")
 
+class _Deferred(io.TextIOBase):
+    "A stdout that holds its text for the first `delay` seconds: a download that fails at once prints no progress bar"
+    def __init__(self, out, delay=2.): self.out, self.until, self.held = out, time.monotonic() + delay, []
+    def write(self, s):
+        if self.held is not None and time.monotonic() < self.until: self.held.append(s); return len(s)
+        if self.held: self.out.write(''.join(self.held))
+        self.held = None
+        return self.out.write(s)
+    def flush(self): self.out.flush()
+
 def _download(url, name):
-    "`untar_data(url)`, leaving no lock file or partial archive behind when it fails"
+    "`untar_data(url)`, leaving nothing behind when it fails: no lock file, no partial archive, no new `~/.fastai`"
+    home = Path(os.getenv('FASTAI_HOME', '~/.fastai')).expanduser()
+    made_home = not home.exists()  # fastai writes its config there before it downloads anything
     arch_dir = fastai_path('archive')
     leftovers = [arch_dir/url.split('/')[-1], arch_dir/(url.split('/')[-1]+'.lock')]
     existed = [o.exists() for o in leftovers]
-    try: return Path(untar_data(url))
+    try:
+        with contextlib.redirect_stdout(_Deferred(sys.stdout)): return Path(untar_data(url))
     except (Exception, KeyboardInterrupt) as e:
         for o,ex in zip(leftovers, existed):
             if not ex and o.exists(): o.unlink()
+        if made_home: shutil.rmtree(home, ignore_errors=True)
         if isinstance(e, KeyboardInterrupt): raise
         raise DataNotFoundError(f"Could not download {name} from {url} ({type(e).__name__}: {e}). "
                                 + _how_to_find(name)) from None
@@ -282,6 +296,12 @@ def _pos_int(name, v, allow_none=False):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{name} must be a positive whole number, got {v!r}")
 
+def presize_for(size:int, # Final image size in pixels
+                presize:int=None # An explicit presize, returned as is
+               ) -> int: # Pixels
+    "The presize for a final `size`: `presize` when given, else the chapter's ratio, 460/224 x `size`"
+    return presize or round(size*460/224)
+
 def get_dls(bs:int=64, # Batch size
             size:int=224, # Final image size (square), after batch augmentation
             path:str|Path=None, # Dataset folder; default: `find_data(name)`
@@ -309,12 +329,12 @@ def get_dls(bs:int=64, # Batch size
     _check_normalize(normalize)
     path = find_data(name, path)
     check_layout(path)
-    presize = presize or round(size*460/224)
+    presize = presize_for(size, presize)
     get_items = SubsetItems(n_per_class=n_per_class)
     files = get_items(path)
     if check: check_images(files, full=check == 'full')
-    stats = norm_stats_for(normalize, files.filter(lambda o: o.parent.parent.name == 'train'), seed=seed)
     splitter = GrandparentSplitter(valid_name='val') if split == 'official' else RandomSplitter(valid_pct, seed=seed)
+    stats = norm_stats_for(normalize, files[splitter(files)[0]], seed=seed)  # measured on the training split
     norm = [Normalize.from_stats(*stats)] if stats is not None else []
     if aug == 'presize': item_tfms, batch_tfms = Resize(presize), [*aug_transforms(size=size, min_scale=min_scale), *norm]
     else: item_tfms, batch_tfms = [RandomResizedCrop(size, min_scale=min_scale), FlipItem(0.5)], norm

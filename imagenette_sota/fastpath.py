@@ -15,8 +15,8 @@ from .data import *
 from .data import _pos_int, _check_normalize
 
 # %% auto #0
-__all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'get_fast_dls',
-           'ChannelsLast', 'fast_settings']
+__all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'rrc_valid_scale',
+           'get_fast_dls', 'ChannelsLast', 'fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 def _fingerprint(path, files, presize):
@@ -58,6 +58,7 @@ class ImageCache:
         self.splits = [f.parent.parent.name for f in self.files]
         self.build_seconds = None
         if not self.fn.exists():
+            check_images(self.files)  # a bad file is named before anything (folder, lock, cache) is written
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             with open(self.cache_dir/'.lock', 'w') as lock:  # several processes on one machine: one builds, the others wait
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -67,8 +68,6 @@ class ImageCache:
         self._arr, self._on = None, {}
 
     def _build(self, max_workers, progress):
-        check_images(self.files)  # a bad file is named before anything is written
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.fn.with_name(self.fn.name + '.tmp')
         t0 = time.perf_counter()
         arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(self.files), 3, self.presize, self.presize))
@@ -138,11 +137,17 @@ class CacheDataLoaders(DataLoaders):
         return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, **kwargs)
 
 # %% ../nbs/65_fastpath.ipynb #d7376ab9
+def rrc_valid_scale(size:int, # Final image size in pixels
+                    val_xtra:float=0.14 # fastai's `RandomResizedCrop(val_xtra=...)`
+                   ) -> float: # Side of the centre crop, as a fraction of the image's side
+    "The centre crop fastai's per-item `RandomResizedCrop` validates on: the image resized to `size` plus a margin, then cropped to `size`"
+    return size / (size + math.ceil(size*val_xtra/8)*8)
+
 def get_fast_dls(bs:int=64, # Batch size
                  size:int=128, # Final image size after the batch augmentation
                  path:str|Path=None, # Dataset folder; default: `find_data(name)`
                  name:str='imagenette2-160', # Dataset to find or download when `path` is `None`
-                 presize:int=None, # Side of the cached images; default: 1.25 x `size`
+                 presize:int=None, # Side of the cached images; default: `presize_for(size)`, the chapter's 460/224 x `size`
                  min_scale:float=0.35, # Smallest fraction of the image area a random crop keeps
                  aug:str='crop_flip', # 'crop_flip' (random resized crop + flip) or 'chapter' (`aug_transforms`)
                  split:str='official', # 'official' or 'random'
@@ -160,14 +165,14 @@ def get_fast_dls(bs:int=64, # Batch size
     if split not in ('official', 'random'): raise ValueError(f"split must be 'official' or 'random', got {split!r}")
     _check_normalize(normalize)
     path = find_data(name, path)
-    cache = ImageCache(path, presize or round(size*1.25), n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
+    cache = ImageCache(path, presize_for(size, presize), n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
     idxs = list(range(len(cache)))
     if split == 'official': splits = ([i for i in idxs if cache.splits[i] == 'train'], [i for i in idxs if cache.splits[i] == 'val'])
     else: splits = RandomSplitter(valid_pct, seed=seed)(idxs)
     dsets = Datasets(idxs, [[CachedImage(cache)], [CachedLabel(cache), Categorize()]], splits=splits)
     stats = norm_stats_for(normalize, [cache.files[i] for i in splits[0]], seed=seed)
     tfms = (aug_transforms(size=size, min_scale=min_scale) if aug == 'chapter'
-            else [RandomResizedCropGPU(size, min_scale=min_scale), Flip(p=0.5, size=None)])
+            else [RandomResizedCropGPU(size, min_scale=min_scale, valid_scale=rrc_valid_scale(size)), Flip(p=0.5, size=None)])
     tfms = [IntToFloatTensor(), *tfms, *([Normalize.from_stats(*stats)] if stats is not None else [])]
     set_seed(seed)
     dls = dsets.dataloaders(bs=bs, dl_type=CacheDL, after_batch=tfms, device=device, num_workers=0)

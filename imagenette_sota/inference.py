@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from fastai.vision.all import *
 from .data import *
+from .fastpath import CacheDataLoaders
 
 # %% auto #0
 __all__ = ['ModelNotFoundError', 'BadModelError', 'load_model', 'predict_file']
@@ -95,6 +96,7 @@ def predict_file(learn:Learner, # A trained or loaded `Learner` for single-label
     "The class `learn` predicts for the image file `fn`, and its probability"
     fn = Path(fn)
     if not fn.exists(): raise FileNotFoundError(f"No such image file: {fn}")
-    img = RGBImage.create(fn)
+    # the fast path's pipeline reads and presizes a file itself; any other gets the image opened by `RGBImage`
+    img = fn if isinstance(learn.dls, CacheDataLoaders) else RGBImage.create(fn)
     with learn.no_bar(): cls, idx, probs = learn.predict(img)
     return class_name(str(cls)), float(probs[idx])

@@ -82,7 +82,7 @@ class ProgressiveResize(Callback):
         return self.schedule[past[-1]] if past else default
 
     def before_fit(self):
-        self.sizes = []
+        self._new_fit = True  # `validate` sends before_fit too: `sizes` restarts at the first training epoch instead
         for i,dl in enumerate(self.dls.loaders):
             try: size_tfms(dl)
             except ValueError as e: raise ValueError(f"ProgressiveResize: loader {i} of learn.dls: {e}") from None
@@ -94,8 +94,8 @@ class ProgressiveResize(Callback):
         if big: warnings.warn(f"ProgressiveResize: sizes {big} exceed the item-level resize ({min(item)} px), so those "
                               "images are upsampled; build the DataLoaders at the largest size of the schedule")
 
-    def before_epoch(self):
+    def before_train(self):
+        "Resize in training epochs only: `validate`, `get_preds` and `tta` run at the size the model was trained at last"
+        if self._new_fit: self.sizes, self._new_fit = [], False
         set_image_size(self.dls, self.size_at(self.epoch, self.base_size))
-        self._size = get_image_size(self.dls.train)
-
-    def before_train(self): self.sizes.append(self._size)
+        self.sizes.append(get_image_size(self.dls.train))

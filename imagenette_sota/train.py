@@ -11,12 +11,19 @@ from pathlib import Path
 
 import fastai, torch
 from fastai.vision.all import *
+from . import __version__
 from .data import *
 
 # %% auto #0
-__all__ = ['RECIPES', 'Recipe', 'get_recipe', 'make_learner', 'EpochLog', 'append_record', 'load_records', 'train']
+__all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'EpochLog',
+           'append_record', 'load_records', 'train']
 
 # %% ../nbs/10_train.ipynb #22e4f6ea
+SCALES = {
+    'gpu': None,  # the recipes as the chapter and the leaderboard define them: 128 px and up, xresnet50
+    'cpu': dict(arch='xresnet18', size=32, loader='cache'),  # a 2-core CPU: see "Scales" below
+}
+
 @dataclass
 class Recipe:
     "Every setting of one training run; the defaults are the chapter's baseline"
@@ -56,12 +63,13 @@ class Recipe:
     # evaluation and run
     tta:bool = False                # also measure accuracy with fastai's `learn.tta()` (reported beside, never instead)
     seed:int = 42                   # seeds the split, the shuffling and the weights
+    scale:str = 'gpu'               # 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale` to fit a 2-core CPU)
 
     def __post_init__(self):
         choices = dict(arch=('xresnet18','xresnet34','xresnet50'), act=('relu','mish'), aug=('presize','rrc'), loader=('fastai','cache'),
                        normalize=(None,'imagenet','dataset'), split=('official','random'),
                        schedule=('one_cycle','flat_cos'), opt=('adam','ranger'),
-                       loss=('cross_entropy','label_smoothing'), mix=(None,'mixup','cutmix'))
+                       loss=('cross_entropy','label_smoothing'), mix=(None,'mixup','cutmix'), scale=tuple(SCALES))
         for k,opts in choices.items():
             if getattr(self, k) not in opts: raise ValueError(f"Recipe.{k} must be one of {opts}, got {getattr(self, k)!r}")
         for k in ('size','bs','epochs','ft_size','ft_bs'):
@@ -105,12 +113,35 @@ RECIPES = {r.name: r for r in [
            loss='label_smoothing', ls_eps=0.1, fp16=True),
 ]}
 
+def final_size(r:Recipe) -> int:
+    "Pixels of the images the finished model was trained at last"
+    return r.ft_size if r.ft_epochs else (r.progressive[max(r.progressive)] if r.progressive else r.size)
+
+def at_scale(r:Recipe, # A recipe at the 'gpu' scale (as defined)
+             scale:str # One of `SCALES`
+            ) -> Recipe:
+    "`r` at `scale`: every size (presize included) times one factor, the scale's architecture and loader; the technique unchanged"
+    if scale not in SCALES: raise ValueError(f"Unknown scale {scale!r}; choose one of: {', '.join(SCALES)}")
+    if r.scale == scale: return r
+    if r.scale != 'gpu' or SCALES[scale] is None:
+        raise ValueError(f"at_scale shrinks a recipe defined at the 'gpu' scale; cannot take one at {r.scale!r} to {scale!r}")
+    s = SCALES[scale]; f = s['size'] / final_size(r)
+    px = lambda v: max(1, round(v*f))
+    return r.replace(arch=s['arch'], loader=s['loader'], scale=scale, size=px(r.size), ft_size=px(r.ft_size),
+                     presize=None if r.presize is None else px(r.presize),
+                     progressive=None if r.progressive is None else {e: px(v) for e,v in r.progressive.items()})
+
+def default_scale() -> str:
+    "The scale of this machine: 'gpu' when torch sees a GPU, else 'cpu'"
+    return 'gpu' if torch.cuda.is_available() else 'cpu'
+
 def get_recipe(name:str, # One of `RECIPES`
+               scale:str='gpu', # One of `SCALES`; `default_scale()` gives this machine's
                **kwargs # Settings to change, e.g. `epochs=20`
               ) -> Recipe:
-    "The named recipe `name`, with `kwargs` changed"
+    "The named recipe `name` at `scale`, with `kwargs` changed"
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}; choose one of: {', '.join(RECIPES)}")
-    return RECIPES[name].replace(**kwargs)
+    return at_scale(RECIPES[name], scale).replace(**kwargs)
 
 # %% ../nbs/10_train.ipynb #e2f3b807
 def make_learner(recipe:Recipe, # What to build
@@ -148,7 +179,7 @@ class EpochLog(Callback):
 def _env(dls):
     dev = dls.device if dls.device is not None else default_device()
     return dict(device=str(dev), device_name=torch.cuda.get_device_name(dev) if torch.device(dev).type == 'cuda' else platform.processor() or platform.machine(),
-                torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version())
+                torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), imagenette_sota=__version__)
 
 def _writable(out):
     "Fail before training if `out` cannot be appended to; write nothing there if it does not exist yet"
@@ -162,11 +193,18 @@ def _writable(out):
     except OSError as e: raise OSError(f"Cannot write results to {out}: {e.strerror or e}") from None
     return out
 
+def _finite(o):
+    "`o` with every NaN or infinite float replaced by None, which JSON can hold"
+    if isinstance(o, float): return o if math.isfinite(o) else None
+    if isinstance(o, dict): return {k: _finite(v) for k,v in o.items()}
+    if isinstance(o, (list, tuple)): return [_finite(v) for v in o]
+    return o
+
 def append_record(record:dict, # A result record
                   out:str|Path # A JSON-lines file, created if missing
                  ):
-    "Append `record` to `out` as one JSON line, in a single write, flushed to disk"
-    line = (json.dumps(record, default=str) + '\n').encode()
+    "Append `record` to `out` as one JSON line (strict JSON: a non-finite number becomes null), in a single write, flushed to disk"
+    line = (json.dumps(_finite(record), default=str, allow_nan=False) + '\n').encode()
     fd = os.open(_writable(out), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         if os.write(fd, line) != len(line): raise OSError(f"Short write to {out}: disk full?")
@@ -186,13 +224,17 @@ def load_records(*files) -> list:
 # %% ../nbs/10_train.ipynb #ba5a9c8f
 def _record(recipe, run, n, status, path, dls, log, **kw):
     cuda = torch.cuda.is_available()
-    return dict(recipe=asdict(recipe), status=status, finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+    return dict(recipe={**asdict(recipe), 'dataset': path.name}, status=status,  # the copy that ran, not the download default
+                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                 dataset=path.name, split=recipe.split, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
-                size=recipe.ft_size if recipe.ft_epochs else recipe.size, epochs=len(log.epochs),
+                scale=recipe.scale, size=final_size(recipe),
+                presize=presize_for(recipe.ft_size) if recipe.ft_epochs else presize_for(recipe.size, recipe.presize),
+                epochs=len(log.epochs),
                 **kw, accuracy_per_epoch=[e['accuracy'] for e in log.epochs],
                 seconds_per_epoch=[e['seconds'] for e in log.epochs], size_per_epoch=[e['size'] for e in log.epochs],
                 epoch_log=log.epochs, fp16=bool(recipe.fp16 and recipe.loader != 'cache' and cuda),
-                bf16=bool(recipe.loader == 'cache' and cuda), world_size=n, global_bs=recipe.bs*n, lr=run.lr, **_env(dls))
+                bf16=bool(recipe.loader == 'cache' and cuda), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
+                threads=torch.get_num_threads(), num_workers=dls.train.num_workers, **_env(dls))
 
 def train(recipe:Recipe, # What to run
           data:str|Path=None, # Dataset folder; default: `find_data(recipe.dataset)`
@@ -243,6 +285,7 @@ def train(recipe:Recipe, # What to run
     if checkpoints is not None:
         from imagenette_sota.resume import Checkpoint, run_id, load_checkpoint, restore, check_space, checkpoint_bytes
         rid = run_id(recipe, path); ckpt = Path(checkpoints)/f'{rid}.pth'
+        made_dir = not ckpt.parent.exists()  # removed again when the run ends, if it is empty then
         learn.create_opt()
         if rank0: check_space(ckpt.parent, 2*checkpoint_bytes(learn))
         state = load_checkpoint(ckpt, rid) if resume else None
@@ -267,6 +310,9 @@ def train(recipe:Recipe, # What to run
                 learn.dls = make_dls(recipe.ft_bs, recipe.ft_size)
                 learn.fine_tune(recipe.ft_epochs, run.ft_lr, **wd)
             fit_s = time.perf_counter() - t0
+            bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
+            if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
+                                             f"(learning rate {run.lr}); the model is not a result")
             acc = float(learn.validate()[1])
             tta_acc = tta_s = None
             if recipe.tta:
@@ -282,5 +328,7 @@ def train(recipe:Recipe, # What to run
     rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
                   fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None)
     if out is not None: append_record(rec, out)
-    if rank0 and ckpt is not None and ckpt.exists(): ckpt.unlink()
+    if rank0 and ckpt is not None:
+        ckpt.unlink(missing_ok=True)
+        if made_dir and not any(ckpt.parent.iterdir()): ckpt.parent.rmdir()
     return (rec, learn) if return_learner else rec

@@ -26,6 +26,6 @@ EPOCHS=${EPOCHS:-5}; SIZE=${SIZE:-128}; BS=${BS:-256}; LR=${LR:-8e-3}
 python3 bench/fastpath.py --size "$SIZE" --epochs "$EPOCHS" --bs "$BS" --lr "$LR" --stock-bs 64 --workers "$(nproc)" \
   ${COMPILE:+--compile} --out "$OUT/fastpath.json" 2>&1 | tee "$OUT/fastpath.txt"
 for r in ${RECIPES:-}; do
-  python3 -m imagenette_sota.cli train --recipe "$r" --loader cache --size "$SIZE" --epochs "$EPOCHS" --runs "${RUNS:-3}" \
+  python3 -m imagenette_sota.cli train --recipe "$r" --scale gpu --loader cache --size "$SIZE" --epochs "$EPOCHS" --runs "${RUNS:-3}" \
     --out "$OUT/records.jsonl" 2>&1 | grep -v '^{' | tee -a "$OUT/train.txt"
 done
