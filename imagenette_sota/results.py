@@ -426,7 +426,7 @@ def readme_bench(pattern:str='bench/fastpath-*.json' # Benchmark files (a glob p
                    f"{e.get('stock_workers') or 0} worker process(es): recipe `{e['recipe']}` at the `{e.get('scale', 'gpu')}` scale "
                    f"({e.get('arch', '')}, {e['size']} px, presize {e.get('presize', '?')}), {e['dataset']} {e['split']} split, "
                    f"{e['epochs']} epoch(s), batch {e['bs']} (`{fn}`):")
-        rows = ['| path | s/epoch | img/s (training) | top-1 | one-time s | speed-up over stock | epoch / ceiling |', '|---|---:|---:|---:|---:|---:|---:|']
+        rows = ['| path | s/epoch | training images per epoch-second | top-1 | one-time s | speed-up over stock | epoch / ceiling |', '|---|---:|---:|---:|---:|---:|---:|']
         for t in j['table']:
             top = '—' if t['top1_mean'] is None else f"{100*t['top1_mean']:.2f} %"
             rows.append(f"| {t['path']} | {t['s_per_epoch']:.1f} | {t['img_per_s']:.0f} | {top} | {t['one_time_s']:.1f} | "
