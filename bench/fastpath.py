@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import fastai
 from fastai.vision.all import *
-from imagenette_sota.data import get_dls, make_tiny_imagenette, find_data
+from imagenette_sota.data import get_dls, make_tiny_imagenette, find_data, presize_for
 from imagenette_sota.train import Recipe, get_recipe, make_learner, EpochLog
 from imagenette_sota.fastpath import get_fast_dls, fast_settings, ChannelsLast
 
@@ -127,7 +127,7 @@ def main(argv=None):
                cpus=os.cpu_count(), torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                dataset=Path(data).name, split=recipe.split, size=a.size, epochs=a.epochs, bs=a.bs, recipe=recipe.name,
                lr=recipe.lr, compile=a.compile, smoke=a.smoke, runs=a.runs, scale=recipe.scale, arch=recipe.arch,
-               presize=a.presize or round(a.size*460/224), threads=torch.get_num_threads(), stock_workers=a.workers)
+               presize=presize_for(a.size, a.presize), threads=torch.get_num_threads(), stock_workers=a.workers)
     rows = []
 
     if not a.skip_stock:

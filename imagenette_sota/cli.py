@@ -30,6 +30,12 @@ def _pos_int(s):
     if v < 1: raise argparse.ArgumentTypeError(f"expected a positive whole number, got {s!r}")
     return v
 
+def _count(s):
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}") from None
+    if v < 0: raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}")
+    return v
+
 def _pos_float(s):
     try: v = float(s)
     except ValueError: raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
@@ -60,7 +66,7 @@ def parser():
     t.add_argument('--out', help='append result records to this JSON-lines file')
     t.add_argument('--checkpoints', help='folder for a checkpoint after every epoch (default: checkpoints/ beside --out)')
     t.add_argument('--no-resume', action='store_true', help='start again even if an interrupted run left a checkpoint')
-    t.add_argument('--workers', type=int, help='data loader processes (default: number of CPUs)')
+    t.add_argument('--workers', type=_count, help='data loader processes, 0 to load in the main process (default: number of CPUs)')
     t.add_argument('--export', help='save the model of the last run here with `learn.export()`, for `imagenette-sota predict`')
     t.add_argument('--quick', action='store_true', help='smoke run: 20 images per class, 64 px, <= 2 epochs; not a result')
     sub.add_parser('recipes', help='list the named recipes')
@@ -85,9 +91,10 @@ def _print_epochs():
     class PrintEpochs(Callback):
         order = 52  # after the Recorder
         def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
+        def before_train(self): self.marks = {round(len(self.dl)*q) for q in (.25, .5, .75)}  # a sign of life in long epochs
         def after_batch(self):
             self.trained |= self.training
-            if self.training and (self.iter+1) in {round(self.n_iter*q) for q in (.25, .5, .75)}:  # a sign of life in long epochs
+            if self.training and (self.iter+1) in self.marks:
                 print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
         def after_epoch(self):
             if not self.trained: return  # `learn.validate()` sends epoch events too
@@ -97,7 +104,7 @@ def _print_epochs():
     return PrintEpochs()
 
 def _train(a):
-    from imagenette_sota.train import get_recipe, train, default_scale
+    from imagenette_sota.train import get_recipe, train, default_scale, RecordNotSaved
     over = {k: getattr(a, k) for k in ('size', 'epochs', 'bs', 'lr', 'split', 'seed', 'loader') if getattr(a, k) is not None}
     if a.tta: over['tta'] = True
     recipe = get_recipe(a.recipe, scale=a.scale or default_scale(), **over)
@@ -112,8 +119,11 @@ def _train(a):
     recs, tty = [], sys.stdout.isatty()
     ckpts = a.checkpoints or (Path(a.out).parent/'checkpoints' if a.out else None)
     for i in range(a.runs):
-        rec, learn = train(recipe.replace(seed=recipe.seed + i), data=data, out=a.out, num_workers=a.workers, note=note, return_learner=True,
-                           progress=tty, cbs=None if tty else [_print_epochs()], checkpoints=ckpts, resume=not a.no_resume)
+        try: rec, learn = train(recipe.replace(seed=recipe.seed + i), data=data, out=a.out, num_workers=a.workers, note=note, return_learner=True,
+                                progress=tty, cbs=None if tty else [_print_epochs()], checkpoints=ckpts, resume=not a.no_resume)
+        except RecordNotSaved as e:  # the result reaches the user even when the results file cannot take it
+            print(json.dumps({k: v for k, v in e.record.items() if k != 'epoch_log'}, default=str)); print(_summary(e.record), flush=True)
+            raise
         if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
         recs.append(rec)
         print(json.dumps({k: v for k, v in rec.items() if k != 'epoch_log'}, default=str))
@@ -128,16 +138,13 @@ def _train(a):
     if a.quick: print("SMOKE RUN (--quick): not a result.")
 
 def _predict(a):
-    from imagenette_sota.inference import load_model
-    from imagenette_sota.data import class_name
+    from imagenette_sota.inference import load_model, predict_file
     with warnings.catch_warnings():  # fastai's note that pickles can run code: the user named this file
         warnings.filterwarnings('ignore', message='load_learner')
         learn = load_model(a.model)
     for fn in a.images:
         if not Path(fn).is_file(): raise FileNotFoundError(f"No such image file: {fn}")
-        with learn.no_bar(): probs = learn.predict(Path(fn))[2]  # the model's own item pipeline reads the file
-        p, i = probs.topk(min(a.top, len(probs)))
-        print(f"{fn}: " + ' | '.join(f"{class_name(str(learn.dls.vocab[j]))} {float(v):.3f}" for v, j in zip(p, i)), flush=True)
+        print(f"{fn}: " + ' | '.join(f"{name} {p:.3f}" for name, p in predict_file(learn, fn, top=a.top)), flush=True)
 
 def _recipes():
     from imagenette_sota.train import RECIPES
@@ -165,9 +172,11 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
         return table_main(argv[1:])
     a = parser().parse_args(argv)
     try:
-        if a.cmd == 'recipes': _recipes()
-        elif a.cmd == 'predict': _predict(a)
-        else: _train(a)
+        with warnings.catch_warnings():  # the library's notes (e.g. a cache rebuilt) as one line each
+            warnings.showwarning = lambda msg, *args, **kw: print(f"imagenette-sota: warning: {msg}", file=sys.stderr)
+            if a.cmd == 'recipes': _recipes()
+            elif a.cmd == 'predict': _predict(a)
+            else: _train(a)
     except KeyboardInterrupt:
         print("imagenette-sota: interrupted", file=sys.stderr); return 130
     except (ValueError, OSError) as e:   # bad settings, missing or broken data, unwritable output

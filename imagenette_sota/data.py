@@ -14,10 +14,11 @@ from PIL import Image, ImageDraw
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'IMAGE_EXTS', 'class_name',
-           'label_func', 'DataNotFoundError', 'LayoutError', 'BadImageError', 'local_data', 'find_data', 'check_layout',
-           'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images', 'make_tiny_imagenette',
-           'dataset_stats', 'norm_stats_for', 'SubsetItems', 'presize_for', 'get_dls', 'batch_stats', 'resize_dataset']
+__all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'IMAGE_EXTS', 'MIN_SIZE',
+           'class_name', 'label_func', 'DataNotFoundError', 'LayoutError', 'BadImageError', 'local_data', 'find_data',
+           'check_layout', 'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images',
+           'make_tiny_imagenette', 'dataset_stats', 'norm_stats_for', 'SubsetItems', 'presize_for', 'get_dls',
+           'batch_stats', 'resize_dataset']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
@@ -291,10 +292,13 @@ class SubsetItems:
         return res
 
 # %% ../nbs/00_data.ipynb #9296c871
-def _pos_int(name, v, allow_none=False):
+MIN_SIZE = 2  # pixels a side: fastai's batch resampling maps pixel centres onto [-1, 1], which one pixel cannot span
+
+def _pos_int(name, v, allow_none=False, least=1):
     if v is None and allow_none: return
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+        raise ValueError(f"{name} must be a positive whole number, got {v!r}" if least == 1 else
+                         f"{name} must be a whole number of at least {least}, got {v!r}")
 
 def presize_for(size:int, # Final image size in pixels
                 presize:int=None # An explicit presize, returned as is
@@ -320,7 +324,7 @@ def get_dls(bs:int=64, # Batch size
             **kwargs # Passed to `DataBlock.dataloaders`
            ) -> DataLoaders:
     "The chapter's presizing `DataLoaders` for Imagenette, with a choice of split and normalization"
-    _pos_int('bs', bs); _pos_int('size', size); _pos_int('presize', presize, True); _pos_int('n_per_class', n_per_class, True)
+    _pos_int('bs', bs); _pos_int('size', size, least=MIN_SIZE); _pos_int('presize', presize, True); _pos_int('n_per_class', n_per_class, True)
     if not 0 < min_scale <= 1: raise ValueError(f"min_scale must be in (0, 1], got {min_scale!r}")
     if split not in ('official', 'random'): raise ValueError(f"split must be 'official' or 'random', got {split!r}")
     if split == 'random' and not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct!r}")
@@ -342,7 +346,10 @@ def get_dls(bs:int=64, # Batch size
                        get_items=get_items, get_y=label_func, splitter=splitter,
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
     set_seed(seed)
-    if num_workers is not None: kwargs['num_workers'] = num_workers
+    if num_workers is not None:
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be a whole number >= 0 (0: load in this process), got {num_workers!r}")
+        kwargs['num_workers'] = num_workers
     dls = dblock.dataloaders(path, bs=bs, device=device, **kwargs)
     if len(dls.train_ds) < bs:  # fastai drops the last partial training batch: there would be nothing to train on
         raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images of {path}: "

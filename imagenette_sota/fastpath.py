@@ -4,7 +4,7 @@
 
 # %% ../nbs/65_fastpath.ipynb #fffc28c0
 from __future__ import annotations
-import fcntl, hashlib, json, os, time
+import fcntl, hashlib, json, os, re, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import *
 from .data import *
-from .data import _pos_int, _check_normalize
+from .data import _pos_int, _check_normalize, MIN_SIZE
 
 # %% auto #0
 __all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'rrc_valid_scale',
@@ -20,16 +20,20 @@ __all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 def _fingerprint(path, files, presize):
-    h = hashlib.sha1(f"v1 {presize}".encode())
-    for f in files:
-        st = f.stat(); h.update(f"{f.relative_to(path)} {st.st_size} {st.st_mtime_ns}\n".encode())
+    "A hash of `presize` and of each file's relative path (as bytes: any name will do), size, times and inode"
+    h = hashlib.sha1(f"v2 {presize}".encode())
+    for f in files:  # a file replaced by another of the same size and modification time still changes its ctime and inode
+        st = f.stat(); h.update(os.fsencode(f.relative_to(path)) + f" {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}\n".encode())
     return h.hexdigest()[:12]
+
+def _digest(a:np.ndarray) -> str: return hashlib.sha1(memoryview(np.ascontiguousarray(a)).cast('B')).hexdigest()
 
 def cache_dir_for(path:Path) -> Path:
     "Where the cache of `path` goes: beside the data when that folder is writable, else in the user's cache folder"
     path = Path(path)
     if os.access(path, os.W_OK): return path/'.cache'
-    return Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'imagenette_sota'/path.name
+    where = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # two datasets with one folder name keep apart
+    return Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'imagenette_sota'/f"{path.name}-{where}"
 
 def _square(fn, presize):
     im = open_image(fn)
@@ -48,48 +52,79 @@ class ImageCache:
                  max_workers:int=None, # Decoding threads; default: number of CPUs
                  progress:bool=True): # Show a progress bar while building
         _pos_int('presize', presize)
-        self.path, self.presize = Path(path), presize
+        self.path, self.presize, self.max_workers, self.progress = Path(path), presize, max_workers, progress
         check_layout(self.path)
         self.files = list(SubsetItems(n_per_class=n_per_class)(self.path))
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_dir_for(self.path)
-        key = _fingerprint(self.path, self.files, presize)
-        self.fn = self.cache_dir/f"{self.path.name}-{presize}px-{len(self.files)}-{key}.npy"
+        self.prefix = f"{self.path.name}-{presize}px-{'all' if n_per_class is None else f'{n_per_class}-per-class'}-"
+        self.fn = self.cache_dir/f"{self.prefix}{_fingerprint(self.path, self.files, presize)}.npy"
         self.labels = [label_func(f) for f in self.files]
         self.splits = [f.parent.parent.name for f in self.files]
-        self.build_seconds = None
-        if not self.fn.exists():
-            check_images(self.files)  # a bad file is named before anything (folder, lock, cache) is written
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.cache_dir/'.lock', 'w') as lock:  # several processes on one machine: one builds, the others wait
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    if not self.fn.exists(): self._build(max_workers, progress)
-                finally: fcntl.flock(lock, fcntl.LOCK_UN)
+        self.build_seconds, self._arr, self._on = None, None, {}
+        if self.problem() is not None: self._rebuild()
+
+    def problem(self, full:bool=False # Also compare the contents with the checksum taken when it was built
+               ) -> str|None:
+        "What is wrong with the cache file, or `None` if it can be used"
+        if not self.fn.exists(): return 'missing'
+        want = (len(self.files), 3, self.presize, self.presize)
+        try:
+            meta = json.loads(self.fn.with_suffix('.json').read_text())
+            arr = np.load(self.fn, mmap_mode='r')  # reads the header; a short file fails here
+        except (OSError, ValueError, EOFError) as e: return f"damaged ({type(e).__name__}: {' '.join(str(e).split())})"
+        if arr.shape != want or arr.dtype != np.uint8 or meta.get('shape') != list(want):
+            return f"damaged (it holds {arr.dtype} {arr.shape}, not uint8 {want})"
+        if full and _digest(arr) != meta.get('sha1'): return "damaged (its contents differ from the checksum taken when it was built)"
+        return None
+
+    def _rebuild(self, full=False):
+        "Build the cache unless it is sound (checked again under the lock: another process may have built it meanwhile)"
+        check_images(self.files)  # a bad file is named before anything (folder, lock, cache) is written
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cache_dir/'.lock', 'w') as lock:  # several processes on one machine: one builds, the others wait
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                why = self.problem(full)
+                if why is None: return
+                if why != 'missing': warnings.warn(f"The image cache {self.fn} is {why}: building it again", stacklevel=3)
+                self._build()
+                old = re.compile(rf"{re.escape(self.path.name)}-{self.presize}px-\d+-[0-9a-f]{{12}}\.npy")  # named as before version 0.3
+                for o in self.cache_dir.iterdir():  # older caches of the same data (changed since) and interrupted builds
+                    if (o.name.endswith('.tmp') or (o.name.startswith(self.prefix) and o.stem != self.fn.stem)
+                        or old.fullmatch(o.name)): o.unlink(missing_ok=True)
+            finally: fcntl.flock(lock, fcntl.LOCK_UN)
         self._arr, self._on = None, {}
 
-    def _build(self, max_workers, progress):
+    def _build(self):
         tmp = self.fn.with_name(self.fn.name + '.tmp')
         t0 = time.perf_counter()
-        arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(self.files), 3, self.presize, self.presize))
+        shape = (len(self.files), 3, self.presize, self.presize)
+        arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
         def one(i): arr[i] = _square(self.files[i], self.presize)
-        with ThreadPoolExecutor(max_workers or defaults.cpus) as ex:
+        with ThreadPoolExecutor(self.max_workers or defaults.cpus) as ex:
             it = ex.map(one, range(len(self.files)))
-            for _ in (progress_bar(it, total=len(self.files), leave=False) if progress else it): pass
-        arr.flush(); del arr
-        os.replace(tmp, self.fn)
+            for _ in (progress_bar(it, total=len(self.files), leave=False) if self.progress else it): pass
+        arr.flush(); meta = dict(shape=list(shape), sha1=_digest(arr)); del arr
+        self.fn.with_suffix('.json.tmp').write_text(json.dumps(meta))
+        os.replace(self.fn.with_suffix('.json.tmp'), self.fn.with_suffix('.json')); os.replace(tmp, self.fn)
         self.build_seconds = time.perf_counter() - t0
 
     @property
     def array(self) -> np.ndarray:
         "The cache, memory-mapped"
-        if self._arr is None: self._arr = np.load(self.fn, mmap_mode='r')
+        if self._arr is None:
+            if self.problem() is not None: self._rebuild()  # e.g. removed by a process that rebuilt it for changed data
+            self._arr = np.load(self.fn, mmap_mode='r')
         return self._arr
 
     def on(self, device) -> Tensor:
-        "The whole cache as one uint8 tensor on `device`, loaded once"
+        "The whole cache as one uint8 tensor on `device`, loaded once and checked against its checksum"
         device = torch.device(device)
         if device not in self._on:
-            t = torch.from_numpy(np.array(self.array))  # one copy into memory (the memory map is read-only)
+            a = np.array(self.array)  # one copy into memory (the memory map is read-only)
+            if _digest(a) != json.loads(self.fn.with_suffix('.json').read_text()).get('sha1'):
+                self._rebuild(full=True); a = np.array(self.array)
+            t = torch.from_numpy(a)
             self._on[device] = t.to(device) if device.type != 'cpu' else t
         return self._on[device]
 
@@ -160,7 +195,7 @@ def get_fast_dls(bs:int=64, # Batch size
                  progress:bool=True # Progress bar while the cache is built
                 ) -> DataLoaders:
     "`DataLoaders` whose images are decoded once into an `ImageCache` and augmented per batch on the device"
-    _pos_int('bs', bs); _pos_int('size', size); _pos_int('presize', presize, True)
+    _pos_int('bs', bs); _pos_int('size', size, least=MIN_SIZE); _pos_int('presize', presize, True)
     if aug not in ('crop_flip', 'chapter'): raise ValueError(f"aug must be 'crop_flip' or 'chapter', got {aug!r}")
     if split not in ('official', 'random'): raise ValueError(f"split must be 'official' or 'random', got {split!r}")
     _check_normalize(normalize)

@@ -82,8 +82,7 @@ def load_model(fn:str|Path, # A file written by `learn.export()`
             raise BadModelError(f"{fn} is a fastai export, but it refers to code that is not defined here ({' '.join(str(e).split())}). "
                                 "Import or define it before loading.") from None
         raise BadModelError(f"{fn} holds something other than a fastai Learner ({_first_line(e)}). {_EXPECTED}") from None
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, TypeError, KeyError, IndexError,
-            zipfile.BadZipFile, UnicodeDecodeError, ImportError) as e:
+    except Exception as e:  # whatever a damaged pickle makes the unpickler do: MemoryError, OverflowError, EOFError, ...
         raise BadModelError(f"{fn} cannot be read as a torch.save file: it is truncated or corrupt, "
                             f"or another kind of file ({_first_line(e)}). {_EXPECTED}") from None
     if not isinstance(learn, Learner): raise BadModelError(f"{fn} holds {_describe(learn)}, not a fastai Learner. {_EXPECTED}")
@@ -91,12 +90,15 @@ def load_model(fn:str|Path, # A file written by `learn.export()`
 
 # %% ../nbs/75_inference.ipynb #f11add5c
 def predict_file(learn:Learner, # A trained or loaded `Learner` for single-label classification
-                 fn:str|Path # An image file
-                ) -> tuple: # (readable class name, its probability)
-    "The class `learn` predicts for the image file `fn`, and its probability"
+                 fn:str|Path, # An image file
+                 top:int=None # Return the `top` most probable classes instead of one
+                ) -> tuple|list: # (readable class name, its probability), or a list of `top` of them
+    "The class `learn` predicts for the image file `fn`, and its probability (or the `top` most probable ones)"
     fn = Path(fn)
     if not fn.exists(): raise FileNotFoundError(f"No such image file: {fn}")
     # the fast path's pipeline reads and presizes a file itself; any other gets the image opened by `RGBImage`
     img = fn if isinstance(learn.dls, CacheDataLoaders) else RGBImage.create(fn)
     with learn.no_bar(): cls, idx, probs = learn.predict(img)
-    return class_name(str(cls)), float(probs[idx])
+    if top is None: return class_name(str(cls)), float(probs[idx])
+    p, i = probs.topk(min(top, len(probs)))
+    return [(class_name(str(learn.dls.vocab[j])), float(v)) for v, j in zip(p, i)]

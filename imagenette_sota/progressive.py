@@ -37,7 +37,7 @@ def get_image_size(dl:TfmdDL, # A `DataLoader` (or `DataLoaders`: its training l
 
 # %% ../nbs/30_progressive.ipynb #070e278b
 def _is_int(v): return not isinstance(v, bool) and isinstance(v, (int, np.integer))
-def _is_pos_int(v): return _is_int(v) and v >= 1
+def _is_pos_int(v): return _is_int(v) and v >= MIN_SIZE
 
 def set_image_size(dls:DataLoaders, # Every loader of it is changed
                    size:int|tuple # New image size in pixels: an int (square), or (height, width)
@@ -45,7 +45,7 @@ def set_image_size(dls:DataLoaders, # Every loader of it is changed
     "Set the image size produced by the batch transforms of every loader of `dls`, remembering the size it was built with"
     hw = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
     if len(hw) != 2 or not all(_is_pos_int(o) for o in hw):
-        raise ValueError(f"An image size must be a positive whole number of pixels (or a pair of them), got {size!r}")
+        raise ValueError(f"An image size must be a whole number of at least {MIN_SIZE} pixels (or a pair of them), got {size!r}")
     for i,dl in enumerate(dls.loaders):
         try: tfms = size_tfms(dl)
         except ValueError as e: raise ValueError(f"Loader {i} ({'train' if i == 0 else 'valid' if i == 1 else i}): {e}") from None
@@ -62,7 +62,7 @@ def _check_schedule(schedule):
         if not (_is_int(e) and e >= 0):
             raise ValueError(f"schedule epochs must be non-negative whole numbers (0 is the first epoch), got {e!r}")
         if not _is_pos_int(s):
-            raise ValueError(f"schedule sizes must be positive whole numbers of pixels, got {s!r} for epoch {e}")
+            raise ValueError(f"schedule sizes must be whole numbers of at least {MIN_SIZE} pixels, got {s!r} for epoch {e}")
     return {int(e): int(s) for e,s in sorted(schedule.items())}
 
 # %% ../nbs/30_progressive.ipynb #eb5689f9

@@ -36,9 +36,23 @@ def _files(item):
     if not p.exists(): raise FileNotFoundError(f"No such results file: {s}")
     return [p]
 
+_NUM, _STR, _NULL = (int, float), (str,), (type(None),)
+_FIELDS = dict(status=_STR, accuracy=_NUM+_NULL, tta_accuracy=_NUM+_NULL, fit_seconds=_NUM+_NULL, tta_seconds=_NUM+_NULL, epochs=(int,)+_NULL, size=(int,)+_NULL,
+               world_size=(int,)+_NULL, accuracy_per_epoch=(list,)+_NULL, seconds_per_epoch=(list,)+_NULL, scale=_STR+_NULL, dataset=_STR+_NULL,
+               split=_STR+_NULL, device_name=_STR+_NULL, torch=_STR+_NULL, fastai=_STR+_NULL, python=_STR+_NULL, note=_STR+_NULL)  # what the tables read
+
 def _check(rec, where):
-    if not isinstance(rec, dict) or not isinstance(rec.get('recipe'), dict) or 'status' not in rec or 'name' not in rec['recipe']:
+    "`rec` if it is a result record whose fields have the types the tables need; else a one-line error at `where`"
+    if not isinstance(rec, dict) or not isinstance(rec.get('recipe'), dict) or 'status' not in rec or not isinstance(rec['recipe'].get('name'), str):
         raise ValueError(f"{where}: not a result record (it needs 'recipe' with a 'name', and 'status')")
+    if rec.get('status') == 'complete' and not isinstance(rec.get('accuracy'), _NUM): raise ValueError(f"{where}: a complete record without a numeric 'accuracy' (it has {rec.get('accuracy')!r})")
+    for k,types in _FIELDS.items():
+        v = rec.get(k)
+        if k in rec and (isinstance(v, bool) or not isinstance(v, types)):
+            raise ValueError(f"{where}: field {k!r} is {v!r} ({type(v).__name__}), not {' or '.join('null' if t is type(None) else t.__name__ for t in types)}")
+    for k in ('accuracy_per_epoch', 'seconds_per_epoch'):
+        if any(isinstance(v, bool) or not isinstance(v, _NUM+_NULL) for v in rec.get(k) or []): raise ValueError(f"{where}: field {k!r} holds a value that is not a number")
+    if rec.get('accuracy') is not None and not 0 <= rec['accuracy'] <= 1: raise ValueError(f"{where}: accuracy {rec['accuracy']!r} is not a fraction in [0, 1]")
     return rec
 
 def read_results(*files_or_records # Paths, folders, glob patterns, records (dicts) or lists of any of them

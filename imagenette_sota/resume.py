@@ -4,7 +4,7 @@
 
 # %% ../nbs/70_resume.ipynb #54a22424
 from __future__ import annotations
-import hashlib, json, os, random, shutil
+import contextlib, fcntl, hashlib, json, os, random, shutil, warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'run_id', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
-           'restore', 'checkpoint_bytes', 'check_space']
+           'restore', 'checkpoint_bytes', 'check_space', 'claim_checkpoint']
 
 # %% ../nbs/70_resume.ipynb #6e1e2c50
 def rng_states(dl=None) -> dict:
@@ -39,11 +39,16 @@ class CheckpointError(ValueError):
     "A checkpoint that cannot be read or does not belong to this run"
 
 def save_checkpoint(fn:Path, state:dict):
-    "Write `state` to `fn` atomically: a temporary file, flushed, then renamed over `fn`"
-    fn = Path(fn); tmp = fn.with_name(fn.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(state, f); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, fn)
+    "Write `state` to `fn` atomically: a temporary file of this process, flushed, then renamed over `fn`"
+    fn = Path(fn); tmp = fn.with_name(f"{fn.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, fn)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)  # no half-written file left behind; `fn` still holds the previous epoch
+        if isinstance(e, OSError): raise OSError(e.errno, f"Cannot save checkpoint {fn} ({e.strerror or e})") from None
+        raise
 
 def load_checkpoint(fn:Path, rid:str=None) -> dict|None:
     "The checkpoint in `fn`, or `None` if there is none; a damaged one or one of another run fails clearly"
@@ -95,13 +100,39 @@ def checkpoint_bytes(learn:Learner) -> int:
     per_param = 3 if 'Lookahead' in str(learn.opt_func) or 'ranger' in str(learn.opt_func) else 2  # Adam: 2 moments; Ranger: + slow weights
     return n * (1 + per_param) + (1 << 20)
 
-def check_space(folder:Path, need:int):
+def check_space(folder:Path, need:int, why:str='two checkpoints'):
     "Fail clearly if `folder` cannot be written or has less than `need` bytes free"
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder/'.write-test'; probe.write_bytes(b''); probe.unlink()
+        probe = folder/f'.write-test.{os.getpid()}'; probe.write_bytes(b''); probe.unlink()
     except OSError as e: raise OSError(f"Cannot write checkpoints to {folder}: {e.strerror or e}") from None
     free = shutil.disk_usage(folder).free
     if free < need: raise OSError(f"Not enough disk space for checkpoints in {folder}: {free/2**20:.0f} MiB free, "
-                                  f"{need/2**20:.0f} MiB needed (two checkpoints)")
+                                  f"{need/2**20:.0f} MiB needed ({why})")
+
+@contextlib.contextmanager
+def claim_checkpoint(fn:Path, # The run's checkpoint file
+                     learn:Learner # The run's learner, optimiser created (sizes the space check)
+                    ):
+    "Hold the checkpoint `fn` for this process while the block runs; yields `fn`, or `None` if an identical run in another process holds it"
+    fn = Path(fn); made = not fn.parent.exists()
+    check_space(fn.parent, 0)  # the folder can be written
+    lock = fn.with_name(fn.name + '.lock')
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            warnings.warn(f"An identical run in another process holds the checkpoint {fn}: this one runs without checkpoints", stacklevel=3)
+            yield None; return
+        if os.path.exists(lock) and os.stat(lock).st_ino == os.fstat(fd).st_ino: break
+        os.close(fd)  # the holder removed that lock file as we opened it: take the new one
+    try:
+        for t in fn.parent.glob(f"{fn.name}.*tmp"): t.unlink()  # left by a crash or a full disk while saving
+        own = fn.stat().st_size if fn.exists() else 0  # resuming, or `resume=False`: the old checkpoint's space is reused
+        check_space(fn.parent, 2*checkpoint_bytes(learn) - own, 'a checkpoint and its replacement' if own else 'two checkpoints')
+        yield fn
+    finally:
+        lock.unlink(missing_ok=True); os.close(fd)
+        if made and not any(fn.parent.iterdir()): fn.parent.rmdir()

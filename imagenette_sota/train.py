@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, platform, sys, time
+import contextlib, dataclasses, errno, fcntl, json, math, os, platform, sys, time, warnings
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +16,7 @@ from .data import *
 
 # %% auto #0
 __all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'EpochLog',
-           'append_record', 'load_records', 'train']
+           'RecordNotSaved', 'append_record', 'load_records', 'train']
 
 # %% ../nbs/10_train.ipynb #22e4f6ea
 SCALES = {
@@ -75,6 +75,7 @@ class Recipe:
         for k in ('size','bs','epochs','ft_size','ft_bs'):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"Recipe.{k} must be a positive whole number, got {v!r}")
+            if k in ('size', 'ft_size') and v < MIN_SIZE: raise ValueError(f"Recipe.{k} must be at least {MIN_SIZE} pixels, got {v!r}")
         for k in ('presize','n_per_class'):
             v = getattr(self, k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1): raise ValueError(f"Recipe.{k} must be a positive whole number or None, got {v!r}")
@@ -87,8 +88,8 @@ class Recipe:
         if not 0 <= self.ls_eps < 1: raise ValueError(f"Recipe.ls_eps must be in [0, 1), got {self.ls_eps!r}")
         if self.progressive is not None:
             self.progressive = {int(k):int(v) for k,v in self.progressive.items()}
-            if any(k < 0 or k >= self.epochs or v < 1 for k,v in self.progressive.items()):
-                raise ValueError(f"Recipe.progressive maps epochs in [0, {self.epochs}) to positive sizes, got {self.progressive!r}")
+            if any(k < 0 or k >= self.epochs or v < MIN_SIZE for k,v in self.progressive.items()):
+                raise ValueError(f"Recipe.progressive maps epochs in [0, {self.epochs}) to sizes of at least {MIN_SIZE} pixels, got {self.progressive!r}")
 
     def replace(self, **kwargs):
         "A copy with `kwargs` changed (and checked)"
@@ -200,16 +201,28 @@ def _finite(o):
     if isinstance(o, (list, tuple)): return [_finite(v) for v in o]
     return o
 
+class RecordNotSaved(OSError):
+    "A finished run whose record could not be written to its results file: the record is in `.record`"
+    def __init__(self, msg, record): super().__init__(msg); self.record = record
+
 def append_record(record:dict, # A result record
                   out:str|Path # A JSON-lines file, created if missing
                  ):
-    "Append `record` to `out` as one JSON line (strict JSON: a non-finite number becomes null), in a single write, flushed to disk"
+    "Append `record` to `out` as one line of strict JSON (a non-finite number becomes null), all or nothing, flushed to disk"
     line = (json.dumps(_finite(record), default=str, allow_nan=False) + '\n').encode()
-    fd = os.open(_writable(out), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(_writable(out), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        if os.write(fd, line) != len(line): raise OSError(f"Short write to {out}: disk full?")
-        os.fsync(fd)
-    finally: os.close(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # concurrent runs append one at a time, so a failed append can be taken back
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size-1) != b'\n': line = b'\n' + line  # never glue onto a torn line left by a crash
+        try:
+            n = os.write(fd, line)
+            if n != len(line): raise OSError(errno.ENOSPC, f"only {n} of {len(line)} bytes could be written")
+            os.fsync(fd)
+        except OSError as e:
+            os.ftruncate(fd, size)  # the partial line goes: the file is exactly as it was
+            raise OSError(e.errno, f"Cannot append the record to {out} ({e.strerror or e}); the file is unchanged") from None
+    finally: os.close(fd)  # releases the lock
 
 def load_records(*files) -> list:
     "All records in the JSON-lines `files`; a bad line fails with its file and line number"
@@ -267,10 +280,12 @@ def train(recipe:Recipe, # What to run
         return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
                             aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
                             n_per_class=recipe.n_per_class, seed=recipe.seed, progress=progress)
-    dls = make_dls(recipe.bs, recipe.size, recipe.presize)
-    if len(dls.train_ds) // n < recipe.bs:
-        raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
-                         f"fewer than the batch size {recipe.bs} per process")
+    def check_bs(dls, bs, stage=''):
+        if len(dls.train_ds) // n < bs:
+            raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
+                             f"fewer than the{stage} batch size {bs} per process")
+    dls = make_dls(recipe.bs, recipe.size, recipe.presize); check_bs(dls, recipe.bs)
+    if recipe.ft_epochs: check_bs(make_dls(recipe.ft_bs, recipe.ft_size), recipe.ft_bs, ' second stage\'s')  # all checks before the first epoch
     log = EpochLog()
     xtra = L(cbs) + [log]
     if recipe.progressive:
@@ -282,53 +297,54 @@ def train(recipe:Recipe, # What to run
         from imagenette_sota.fastpath import fast_settings
         fast_settings(learn)  # bf16 and channels-last on CUDA; nothing on the CPU
     state = ckpt = ck_cb = None
-    if checkpoints is not None:
-        from imagenette_sota.resume import Checkpoint, run_id, load_checkpoint, restore, check_space, checkpoint_bytes
-        rid = run_id(recipe, path); ckpt = Path(checkpoints)/f'{rid}.pth'
-        made_dir = not ckpt.parent.exists()  # removed again when the run ends, if it is empty then
-        learn.create_opt()
-        if rank0: check_space(ckpt.parent, 2*checkpoint_bytes(learn))
-        state = load_checkpoint(ckpt, rid) if resume else None
-        if state is not None:
-            restore(learn, state); log.epochs = list(state['epoch_log'])
-            if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {recipe.epochs}")
-        ck_cb = Checkpoint(ckpt, rid, 0, log, smooth=state['smooth'] if state is not None else None)
-        learn.add_cb(ck_cb)
-    start = state['epoch'] + 1 if state is not None else 0
-    wd = {} if recipe.wd is None else dict(wd=recipe.wd)
-    t0 = time.perf_counter()
-    try:
-        with contextlib.ExitStack() as quiet:
-            if not progress: quiet.enter_context(learn.no_bar()); quiet.enter_context(learn.no_logging())
-            if n > 1:
-                from imagenette_sota.distributed import distributed_ctx
-                quiet.enter_context(distributed_ctx(learn))
-            fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
-            if start < recipe.epochs: fit(recipe.epochs, run.lr, start_epoch=start, **wd)
-            if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
-                if ck_cb is not None: learn.remove_cb(ck_cb)
-                learn.dls = make_dls(recipe.ft_bs, recipe.ft_size)
-                learn.fine_tune(recipe.ft_epochs, run.ft_lr, **wd)
-            fit_s = time.perf_counter() - t0
-            bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
-            if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
-                                             f"(learning rate {run.lr}); the model is not a result")
-            acc = float(learn.validate()[1])
-            tta_acc = tta_s = None
-            if recipe.tta:
-                t1 = time.perf_counter()
-                preds, targs = learn.tta()
-                tta_acc, tta_s = float(accuracy(preds, targs)), round(time.perf_counter()-t1, 3)
-    except BaseException as e:
+    with contextlib.ExitStack() as claim:  # this run's checkpoint stays claimed until its record is saved
+        if checkpoints is not None:
+            from imagenette_sota.resume import Checkpoint, run_id, load_checkpoint, restore, claim_checkpoint
+            rid = run_id(recipe, path); ckpt = Path(checkpoints)/f'{rid}.pth'; learn.create_opt()
+            if rank0: ckpt = claim.enter_context(claim_checkpoint(ckpt, learn))  # None: an identical run in another process owns it
+            state = load_checkpoint(ckpt, rid) if resume and ckpt is not None else None
+            if state is not None:
+                restore(learn, state); log.epochs = list(state['epoch_log'])
+                if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {recipe.epochs}")
+            if ckpt is not None:
+                ck_cb = Checkpoint(ckpt, rid, 0, log, smooth=state['smooth'] if state is not None else None); learn.add_cb(ck_cb)
+        start = state['epoch'] + 1 if state is not None else 0
+        wd = {} if recipe.wd is None else dict(wd=recipe.wd)
+        t0 = time.perf_counter()
+        try:
+            with contextlib.ExitStack() as quiet:
+                if not progress: quiet.enter_context(learn.no_bar()); quiet.enter_context(learn.no_logging())
+                if n > 1:
+                    from imagenette_sota.distributed import distributed_ctx
+                    quiet.enter_context(distributed_ctx(learn))
+                fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
+                if start < recipe.epochs: fit(recipe.epochs, run.lr, start_epoch=start, **wd)
+                if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
+                    if ck_cb is not None: learn.remove_cb(ck_cb)
+                    learn.dls = make_dls(recipe.ft_bs, recipe.ft_size)
+                    learn.fine_tune(recipe.ft_epochs, run.ft_lr, **wd)
+                fit_s = time.perf_counter() - t0
+                bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
+                if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
+                                                 f"(learning rate {run.lr}); the model is not a result")
+                acc = float(learn.validate()[1])
+                tta_acc = tta_s = None
+                if recipe.tta:
+                    t1 = time.perf_counter()
+                    preds, targs = learn.tta()
+                    tta_acc, tta_s = float(accuracy(preds, targs)), round(time.perf_counter()-t1, 3)
+        except BaseException as e:
+            if out is not None:
+                status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
+                try: append_record(_record(recipe, run, n, status, path, dls, log, note=note, error=f"{type(e).__name__}: {e}",
+                                           checkpoint=str(ckpt) if ckpt else None, fit_seconds=round(time.perf_counter()-t0, 3)), out)
+                except OSError as e2: e.add_note(f"Its {status!r} record could not be saved either: {e2}")  # the first error is the one to see
+            raise
+        rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
+                      fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None)
         if out is not None:
-            status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
-            append_record(_record(recipe, run, n, status, path, dls, log, note=note, error=f"{type(e).__name__}: {e}",
-                                  checkpoint=str(ckpt) if ckpt else None, fit_seconds=round(time.perf_counter()-t0, 3)), out)
-        raise
-    rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
-                  fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None)
-    if out is not None: append_record(rec, out)
-    if rank0 and ckpt is not None:
-        ckpt.unlink(missing_ok=True)
-        if made_dir and not any(ckpt.parent.iterdir()): ckpt.parent.rmdir()
+            try: append_record(rec, out)
+            except OSError as e:  # the result is not lost: it travels with the error (and the checkpoint stays)
+                raise RecordNotSaved(f"{e}. The run finished (top-1 {acc:.4f}); the error's `record` holds its result", rec) from None
+        if ckpt is not None: ckpt.unlink(missing_ok=True)  # a finished run needs no checkpoint (an empty folder made for it goes too)
     return (rec, learn) if return_learner else rec
