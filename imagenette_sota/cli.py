@@ -166,6 +166,8 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
         ) -> int: # Exit status
     "Entry point of the `imagenette-sota` command"
     argv = sys.argv[1:] if argv is None else list(argv)
+    for s in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped, never as a UnicodeEncodeError
+        if hasattr(s, 'reconfigure'): s.reconfigure(errors='backslashreplace')
     if not argv: parser().print_help(); return 0
     if argv[:1] == ['table']:  # `imagenette-sota table [FILES] [--include-smoke]`: the results page's own parser
         from imagenette_sota.results import table_main

@@ -100,6 +100,14 @@ class ImageCache:
         t0 = time.perf_counter()
         shape = (len(self.files), 3, self.presize, self.presize)
         arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
+        try:  # reserve the disk space now: a memory map that runs out of disk kills the process (SIGBUS) instead of raising
+            fd = os.open(tmp, os.O_RDWR)
+            try: os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+            finally: os.close(fd)
+        except OSError as e:
+            del arr; tmp.unlink(missing_ok=True)
+            raise OSError(e.errno, f"Cannot build the image cache {self.fn}: {e.strerror or e} "
+                                   f"({np.prod(shape)/2**20:.0f} MiB needed; pass another cache_dir)") from None
         def one(i): arr[i] = _square(self.files[i], self.presize)
         with ThreadPoolExecutor(self.max_workers or defaults.cpus) as ex:
             it = ex.map(one, range(len(self.files)))

@@ -64,8 +64,9 @@ def read_results(*files_or_records # Paths, folders, glob patterns, records (dic
         elif isinstance(item, (list, tuple)): res += read_results(*item)
         else:
             for fn in _files(item):
+                recs = load_records(fn)  # first: it names a file that is not text
                 lines = [i for i,l in enumerate(Path(fn).read_text().splitlines(), 1) if l.strip()]
-                res += [_check(r, f"{fn}:{i}") for r,i in zip(load_records(fn), lines)]
+                res += [_check(r, f"{fn}:{i}") for r,i in zip(recs, lines)]
     return res
 
 # %% ../nbs/15_results.ipynb #6d424c0a
@@ -166,7 +167,7 @@ COLUMNS = ['recipe', 'scale', 'settings', 'dataset', 'split', 'size (px)', 'epoc
            'world size', 'torch', 'fastai', 'not complete']
 
 # %% ../nbs/15_results.ipynb #e7d2d2a1
-def results_table(*files_or_records, # Paths, folders, glob patterns or records (see `read_results`)
+def results_table(*files_or_records, # Paths, folders, glob patterns or records (see read_results)
                   include_smoke:bool=False # Also count smoke runs (note 'smoke run ...')
                  ) -> pd.DataFrame: # One row per group of comparable finished runs
     "Top-1 mean ± sd over runs, per experiment: recipe, scale, dataset copy, split, size, epochs, hardware, versions"
@@ -203,7 +204,7 @@ def _verdict(d, se): return '' if math.isnan(se) else 'helps' if d > 2*se else '
 
 _SAME = ['scale', 'dataset', 'split', 'loader', 'hardware', 'torch', 'fastai']
 
-def effects(df:pd.DataFrame, # A table from `results_table`
+def effects(df:pd.DataFrame, # A table from results_table
             baseline:str='chapter-baseline' # The recipe every row is compared with
            ) -> pd.DataFrame:
     "Each row's top-1 against `baseline` run alike: difference of means (points), its standard error, and a verdict"
@@ -216,7 +217,7 @@ def effects(df:pd.DataFrame, # A table from `results_table`
                          delta=d, se=se, verdict=_verdict(d, se)))
     return pd.DataFrame(rows, columns=['recipe', 'scale', 'loader', 'runs', 'top1', 'delta', 'se', 'verdict'])
 
-def loader_comparison(df:pd.DataFrame # A table from `results_table`
+def loader_comparison(df:pd.DataFrame # A table from results_table
                      ) -> pd.DataFrame:
     "Recipes run on both loaders alike: top-1 of each, their difference and standard error, fit times and speed-up"
     rows, same = [], [c for c in _SAME if c != 'loader'] + ['recipe']
@@ -255,7 +256,7 @@ def _notes(df):
 
 _SHARED = ('scale', 'dataset', 'split', 'hardware', 'torch', 'fastai')  # columns often the same in every row
 
-def format_table(df:pd.DataFrame, # A table from `results_table`
+def format_table(df:pd.DataFrame, # A table from results_table
                  shared_below:bool=False # Columns with one value in every row become one line below the table
                 ) -> str: # GitHub markdown, with notes below the table
     "`df` as a GitHub markdown table, with notes on the runs it leaves out"
@@ -282,7 +283,7 @@ def _ax(ax, figsize):
     if ax is None: fig, ax = plt.subplots(figsize=figsize)
     return ax.figure, ax
 
-def plot_epochs(*files_or_records, # Paths, folders, glob patterns or records (see `read_results`)
+def plot_epochs(*files_or_records, # Paths, folders, glob patterns or records (see read_results)
                 include_smoke:bool=False, # Also plot smoke runs
                 ax=None # Axes to draw on; default: a new figure
                ) -> plt.Figure:
@@ -303,7 +304,7 @@ def plot_epochs(*files_or_records, # Paths, folders, glob patterns or records (s
     return fig
 
 # %% ../nbs/15_results.ipynb #7bf50598
-def plot_bars(*files_or_records, # Paths, folders, glob patterns or records (see `read_results`)
+def plot_bars(*files_or_records, # Paths, folders, glob patterns or records (see read_results)
               include_smoke:bool=False, # Also plot smoke runs
               ax=None # Axes to draw on; default: a new figure
              ) -> plt.Figure:
@@ -329,7 +330,7 @@ def plot_bars(*files_or_records, # Paths, folders, glob patterns or records (see
     return fig
 
 # %% ../nbs/15_results.ipynb #cc3478c9
-def plot_time_accuracy(*files_or_records, # Paths, folders, glob patterns or records (see `read_results`)
+def plot_time_accuracy(*files_or_records, # Paths, folders, glob patterns or records (see read_results)
                        include_smoke:bool=False, # Also plot smoke runs
                        ax=None # Axes to draw on; default: a new figure
                       ) -> plt.Figure:

@@ -71,7 +71,7 @@ class Checkpoint(Callback):
     def __init__(self, fn:Path, # The checkpoint file (one per run; rewritten each epoch)
                  rid:str, # The run's id, stored to refuse mixing runs
                  phase:int=0, # Which `fit` of the run this is (0: the main schedule)
-                 epoch_log=None, # `EpochLog` whose entries are saved too
+                 epoch_log=None, # The EpochLog whose entries are saved too
                  smooth=None): # A resumed run's (val, count) of the Recorder's smoothed training loss
         store_attr()
     def before_train(self):  # a resumed run continues the smoothed loss that fastai reports as train_loss

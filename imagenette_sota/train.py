@@ -137,7 +137,7 @@ def default_scale() -> str:
     return 'gpu' if torch.cuda.is_available() else 'cpu'
 
 def get_recipe(name:str, # One of `RECIPES`
-               scale:str='gpu', # One of `SCALES`; `default_scale()` gives this machine's
+               scale:str='gpu', # One of SCALES; default_scale() gives this machine's
                **kwargs # Settings to change, e.g. `epochs=20`
               ) -> Recipe:
     "The named recipe `name` at `scale`, with `kwargs` changed"
@@ -228,7 +228,9 @@ def load_records(*files) -> list:
     "All records in the JSON-lines `files`; a bad line fails with its file and line number"
     res = []
     for fn in files:
-        for i,line in enumerate(Path(fn).read_text().splitlines(), 1):
+        try: text = Path(fn).read_text(encoding='utf-8')
+        except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a JSON-lines results file (byte {e.start} is not UTF-8 text)") from None
+        for i,line in enumerate(text.splitlines(), 1):
             if not line.strip(): continue
             try: res.append(json.loads(line))
             except json.JSONDecodeError as e: raise ValueError(f"{fn}:{i}: not a JSON result record ({e.msg})") from None

@@ -98,7 +98,7 @@ def crop_tta(learn:Learner, # A trained `Learner`
 def tta_report(learn:Learner, # A trained `Learner`
                dl:TfmdDL=None, # Default: the validation `DataLoader`
                n:int=4, # Augmented passes for fastai's `tta`
-               scale:float=0.875, # Crop side for `crop_tta`
+               scale:float=0.875, # Crop side for crop_tta
                seed:int=42, # Seeds fastai's random augmentations (`set_seed` before each method)
                progress:bool=False, # Show fastai's progress bars
               ) -> pd.DataFrame: # One row per method: forward passes per image, accuracy, seconds
