@@ -83,13 +83,22 @@ class Recipe:
         for k in ('lr','ft_lr','mix_alpha'):
             v = getattr(self, k)
             if not isinstance(v, (int,float)) or not math.isfinite(v) or v <= 0: raise ValueError(f"Recipe.{k} must be a positive number, got {v!r}")
-        if self.wd is not None and (not isinstance(self.wd, (int,float)) or self.wd < 0): raise ValueError(f"Recipe.wd must be >= 0 or None, got {self.wd!r}")
-        if not 0 < self.min_scale <= 1: raise ValueError(f"Recipe.min_scale must be in (0, 1], got {self.min_scale!r}")
-        if not 0 <= self.ls_eps < 1: raise ValueError(f"Recipe.ls_eps must be in [0, 1), got {self.ls_eps!r}")
+        num = lambda v: isinstance(v, (int,float)) and not isinstance(v, bool) and math.isfinite(v)
+        if self.wd is not None and not (num(self.wd) and self.wd >= 0): raise ValueError(f"Recipe.wd must be >= 0 or None, got {self.wd!r}")
+        if not (num(self.min_scale) and 0 < self.min_scale <= 1): raise ValueError(f"Recipe.min_scale must be in (0, 1], got {self.min_scale!r}")
+        if not (num(self.ls_eps) and 0 <= self.ls_eps < 1): raise ValueError(f"Recipe.ls_eps must be in [0, 1), got {self.ls_eps!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32: raise ValueError(f"Recipe.seed must be a whole number in [0, 2**32), got {self.seed!r}")
+        for k in ('tta', 'fp16'):
+            if not isinstance(getattr(self, k), bool): raise ValueError(f"Recipe.{k} must be True or False, got {getattr(self, k)!r}")
+        for k in ('name', 'dataset'):
+            if not isinstance(getattr(self, k), str) or not getattr(self, k): raise ValueError(f"Recipe.{k} must be a non-empty string, got {getattr(self, k)!r}")
         if self.progressive is not None:
-            self.progressive = {int(k):int(v) for k,v in self.progressive.items()}
-            if any(k < 0 or k >= self.epochs or v < MIN_SIZE for k,v in self.progressive.items()):
-                raise ValueError(f"Recipe.progressive maps epochs in [0, {self.epochs}) to sizes of at least {MIN_SIZE} pixels, got {self.progressive!r}")
+            key = lambda k: int(k) if isinstance(k, str) and k.isdigit() else k  # a record read back from JSON has string keys
+            p = {key(k): v for k,v in self.progressive.items()} if isinstance(self.progressive, dict) else None
+            if not p or any(isinstance(o, bool) or not isinstance(o, int) for kv in p.items() for o in kv) \
+               or any(k < 0 or k >= self.epochs or v < MIN_SIZE for k,v in p.items()):
+                raise ValueError(f"Recipe.progressive maps epochs in [0, {self.epochs}) to whole numbers of pixels, at least {MIN_SIZE}, got {self.progressive!r}")
+            self.progressive = p
 
     def replace(self, **kwargs):
         "A copy with `kwargs` changed (and checked)"
