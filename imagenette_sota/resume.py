@@ -13,7 +13,7 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'run_id', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
-           'restore', 'checkpoint_bytes', 'check_space', 'claim_checkpoint']
+           'restore', 'checkpoint_bytes', 'check_space', 'claim_checkpoint', 'checkpointed']
 
 # %% ../nbs/70_resume.ipynb #6e1e2c50
 def rng_states(dl=None) -> dict:
@@ -136,3 +136,25 @@ def claim_checkpoint(fn:Path, # The run's checkpoint file
     finally:
         lock.unlink(missing_ok=True); os.close(fd)
         if made and not any(fn.parent.iterdir()): fn.parent.rmdir()
+
+@contextlib.contextmanager
+def checkpointed(learn:Learner, # The run's learner, before its fit
+                 rid:str, # The run's id, from run_id
+                 folder:str|Path, # Where the run's checkpoint goes
+                 resume:bool=True, # Continue from the run's checkpoint when there is one
+                 epoch_log=None, # The run's EpochLog: restored when resuming, saved with every checkpoint
+                 progress:bool=True # Say so when resuming
+                ):
+    "Checkpoint every epoch of the block; yields (first epoch to train, the `Checkpoint` callback or `None`), and removes the checkpoint when the block ends without an error"
+    fn, rank0 = Path(folder)/f'{rid}.pth', rank_distrib() == 0
+    learn.create_opt()
+    with (claim_checkpoint(fn, learn) if rank0 else contextlib.nullcontext(fn)) as fn:  # None: an identical run holds it
+        state = load_checkpoint(fn, rid) if resume and fn is not None else None
+        if state is not None:
+            restore(learn, state)
+            if epoch_log is not None: epoch_log.epochs = list(state['epoch_log'])
+            if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {state['n_epoch']}")
+        cb = None if fn is None else Checkpoint(fn, rid, 0, epoch_log, smooth=state['smooth'] if state is not None else None)
+        if cb is not None: learn.add_cb(cb)
+        yield (state['epoch'] + 1 if state is not None else 0), cb
+        if fn is not None and rank0: fn.unlink(missing_ok=True)  # finished: no checkpoint needed (nor the folder made for it)

@@ -307,19 +307,11 @@ def train(recipe:Recipe, # What to run
     if recipe.loader == 'cache':
         from imagenette_sota.fastpath import fast_settings
         fast_settings(learn)  # bf16 and channels-last on CUDA; nothing on the CPU
-    state = ckpt = ck_cb = None
-    with contextlib.ExitStack() as claim:  # this run's checkpoint stays claimed until its record is saved
-        if checkpoints is not None:
-            from imagenette_sota.resume import Checkpoint, run_id, load_checkpoint, restore, claim_checkpoint
-            rid = run_id(recipe, path); ckpt = Path(checkpoints)/f'{rid}.pth'; learn.create_opt()
-            if rank0: ckpt = claim.enter_context(claim_checkpoint(ckpt, learn))  # None: an identical run in another process owns it
-            state = load_checkpoint(ckpt, rid) if resume and ckpt is not None else None
-            if state is not None:
-                restore(learn, state); log.epochs = list(state['epoch_log'])
-                if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {recipe.epochs}")
-            if ckpt is not None:
-                ck_cb = Checkpoint(ckpt, rid, 0, log, smooth=state['smooth'] if state is not None else None); learn.add_cb(ck_cb)
-        start = state['epoch'] + 1 if state is not None else 0
+    ckpts = contextlib.nullcontext((0, None))
+    if checkpoints is not None:
+        from imagenette_sota.resume import checkpointed, run_id
+        ckpts = checkpointed(learn, run_id(recipe, path), checkpoints, resume=resume, epoch_log=log, progress=progress)
+    with ckpts as (start, ck_cb):  # the checkpoint stays this run's until its record is saved, and goes then
         wd = {} if recipe.wd is None else dict(wd=recipe.wd)
         t0 = time.perf_counter()
         try:
@@ -348,7 +340,7 @@ def train(recipe:Recipe, # What to run
             if out is not None:
                 status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
                 try: append_record(_record(recipe, run, n, status, path, dls, log, note=note, error=f"{type(e).__name__}: {e}",
-                                           checkpoint=str(ckpt) if ckpt else None, fit_seconds=round(time.perf_counter()-t0, 3)), out)
+                                           checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out)
                 except OSError as e2: e.add_note(f"Its {status!r} record could not be saved either: {e2}")  # the first error is the one to see
             raise
         rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
@@ -357,5 +349,4 @@ def train(recipe:Recipe, # What to run
             try: append_record(rec, out)
             except OSError as e:  # the result is not lost: it travels with the error (and the checkpoint stays)
                 raise RecordNotSaved(f"{e}. The run finished (top-1 {acc:.4f}); the error's `record` holds its result", rec) from None
-        if ckpt is not None: ckpt.unlink(missing_ok=True)  # a finished run needs no checkpoint (an empty folder made for it goes too)
     return (rec, learn) if return_learner else rec
