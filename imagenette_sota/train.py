@@ -16,7 +16,7 @@ from .data import *
 
 # %% auto #0
 __all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'EpochLog',
-           'RecordNotSaved', 'append_record', 'load_records', 'train']
+           'RecordNotSaved', 'append_record', 'load_records', 'recipe_dls', 'train']
 
 # %% ../nbs/10_train.ipynb #22e4f6ea
 SCALES = {
@@ -260,6 +260,76 @@ def _record(recipe, run, n, status, path, dls, log, **kw):
                 bf16=bool(recipe.loader == 'cache' and cuda), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
                 threads=torch.get_num_threads(), num_workers=dls.train.num_workers, **_env(dls))
 
+def recipe_dls(recipe:Recipe, # Its loader and data settings are used
+               path:Path, # Dataset folder
+               bs:int, # Batch size
+               size:int, # Final image size in pixels
+               presize:int=None, # Item-level size; default: the chapter's ratio
+               num_workers:int=None, # Loader processes of the stock loader; default: fastai's
+               progress:bool=True # Progress bar while the fast path builds its cache
+              ) -> DataLoaders:
+    "The `DataLoaders` that `recipe` trains on at this batch and image size: fastai's stock loader, or the fast path"
+    if recipe.loader == 'fastai':
+        return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
+                       normalize=recipe.normalize, n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers)
+    from imagenette_sota.fastpath import get_fast_dls
+    return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
+                        aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
+                        n_per_class=recipe.n_per_class, seed=recipe.seed, progress=progress)
+
+def _check_bs(dls, bs, n, stage=''):
+    if len(dls.train_ds) // n < bs:
+        raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
+                         f"fewer than the{stage} batch size {bs} per process")
+
+def _fit(learn, recipe, run, start, ck_cb, stage2_dls):
+    "The recipe's schedule from epoch `start`, then the book's second stage when it has one"
+    wd = {} if recipe.wd is None else dict(wd=recipe.wd)
+    fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
+    if start < recipe.epochs: fit(recipe.epochs, run.lr, start_epoch=start, **wd)
+    if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
+        if ck_cb is not None: learn.remove_cb(ck_cb)
+        learn.dls = stage2_dls()
+        learn.fine_tune(recipe.ft_epochs, run.ft_lr, **wd)
+
+def _evaluate(learn, recipe, run, log):
+    "(top-1, TTA top-1, TTA seconds) of the trained `learn`; a run whose loss diverged fails instead"
+    bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
+    if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
+                                     f"(learning rate {run.lr}); the model is not a result")
+    acc = float(learn.validate()[1])
+    if not recipe.tta: return acc, None, None
+    t1 = time.perf_counter(); preds, targs = learn.tta()
+    return acc, float(accuracy(preds, targs)), round(time.perf_counter()-t1, 3)
+
+def _quiet(learn, progress, n):
+    "No bars and no epoch table unless `progress`; fastai's distributed context on several processes"
+    ctx = contextlib.ExitStack()
+    if not progress: ctx.enter_context(learn.no_bar()); ctx.enter_context(learn.no_logging())
+    if n > 1:
+        from imagenette_sota.distributed import distributed_ctx
+        ctx.enter_context(distributed_ctx(learn))
+    return ctx
+
+def _learner(recipe, dls, cbs):
+    "The recipe's learner, with the callbacks its techniques need"
+    if recipe.progressive:
+        from imagenette_sota.progressive import ProgressiveResize
+        cbs = cbs + [ProgressiveResize(recipe.progressive)]
+    learn = make_learner(recipe, dls, cbs=cbs)
+    if recipe.loader == 'cache':
+        from imagenette_sota.fastpath import fast_settings
+        fast_settings(learn)  # bf16 and channels-last on CUDA; nothing on the CPU
+    return learn
+
+def _save(rec, out, error=None):
+    "Append `rec` to `out`: a finished run's record that cannot be saved travels with `RecordNotSaved`, a failed run's becomes a note on its `error`"
+    if out is None: return
+    try: append_record(rec, out)
+    except OSError as e:
+        if error is not None: error.add_note(f"Its {rec['status']!r} record could not be saved either: {e}"); return  # the first error is the one to see
+        raise RecordNotSaved(f"{e}. The run finished (top-1 {rec['accuracy']:.4f}); the error's `record` holds its result", rec) from None
+
 def train(recipe:Recipe, # What to run
           data:str|Path=None, # Dataset folder; default: `find_data(recipe.dataset)`
           out:str|Path=None, # Append the result record to this JSON-lines file
@@ -283,70 +353,31 @@ def train(recipe:Recipe, # What to run
         from imagenette_sota.distributed import scaled, setup_device
         setup_device(); run = scaled(recipe, n)
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
-    dkw = dict(path=path, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split, normalize=recipe.normalize,
-               n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers)
-    def make_dls(bs, size, presize=None):
-        if recipe.loader == 'fastai': return get_dls(bs, size, presize=presize, **dkw)
-        from imagenette_sota.fastpath import get_fast_dls
-        return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
-                            aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
-                            n_per_class=recipe.n_per_class, seed=recipe.seed, progress=progress)
-    def check_bs(dls, bs, stage=''):
-        if len(dls.train_ds) // n < bs:
-            raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
-                             f"fewer than the{stage} batch size {bs} per process")
-    dls = make_dls(recipe.bs, recipe.size, recipe.presize); check_bs(dls, recipe.bs)
-    if recipe.ft_epochs: check_bs(make_dls(recipe.ft_bs, recipe.ft_size), recipe.ft_bs, ' second stage\'s')  # all checks before the first epoch
+    make_dls = partial(recipe_dls, recipe, path, num_workers=num_workers, progress=progress)
+    dls = make_dls(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
+    stage2 = lambda: make_dls(recipe.ft_bs, recipe.ft_size)
+    if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")  # every check before the first epoch
     log = EpochLog()
-    xtra = L(cbs) + [log]
-    if recipe.progressive:
-        from imagenette_sota.progressive import ProgressiveResize
-        xtra.append(ProgressiveResize(recipe.progressive))
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
-    learn = make_learner(recipe, dls, cbs=xtra)
-    if recipe.loader == 'cache':
-        from imagenette_sota.fastpath import fast_settings
-        fast_settings(learn)  # bf16 and channels-last on CUDA; nothing on the CPU
+    learn = _learner(recipe, dls, L(cbs) + [log])
     ckpts = contextlib.nullcontext((0, None))
     if checkpoints is not None:
         from imagenette_sota.resume import checkpointed, run_id
         ckpts = checkpointed(learn, run_id(recipe, path), checkpoints, resume=resume, epoch_log=log, progress=progress)
     with ckpts as (start, ck_cb):  # the checkpoint stays this run's until its record is saved, and goes then
-        wd = {} if recipe.wd is None else dict(wd=recipe.wd)
         t0 = time.perf_counter()
         try:
-            with contextlib.ExitStack() as quiet:
-                if not progress: quiet.enter_context(learn.no_bar()); quiet.enter_context(learn.no_logging())
-                if n > 1:
-                    from imagenette_sota.distributed import distributed_ctx
-                    quiet.enter_context(distributed_ctx(learn))
-                fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
-                if start < recipe.epochs: fit(recipe.epochs, run.lr, start_epoch=start, **wd)
-                if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
-                    if ck_cb is not None: learn.remove_cb(ck_cb)
-                    learn.dls = make_dls(recipe.ft_bs, recipe.ft_size)
-                    learn.fine_tune(recipe.ft_epochs, run.ft_lr, **wd)
+            with _quiet(learn, progress, n):
+                _fit(learn, recipe, run, start, ck_cb, stage2)
                 fit_s = time.perf_counter() - t0
-                bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
-                if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
-                                                 f"(learning rate {run.lr}); the model is not a result")
-                acc = float(learn.validate()[1])
-                tta_acc = tta_s = None
-                if recipe.tta:
-                    t1 = time.perf_counter()
-                    preds, targs = learn.tta()
-                    tta_acc, tta_s = float(accuracy(preds, targs)), round(time.perf_counter()-t1, 3)
+                acc, tta_acc, tta_s = _evaluate(learn, recipe, run, log)
         except BaseException as e:
             if out is not None:
                 status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
-                try: append_record(_record(recipe, run, n, status, path, dls, log, note=note, error=f"{type(e).__name__}: {e}",
-                                           checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out)
-                except OSError as e2: e.add_note(f"Its {status!r} record could not be saved either: {e2}")  # the first error is the one to see
+                _save(_record(recipe, run, n, status, path, dls, log, note=note, error=f"{type(e).__name__}: {e}",
+                              checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
             raise
         rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
                       fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None)
-        if out is not None:
-            try: append_record(rec, out)
-            except OSError as e:  # the result is not lost: it travels with the error (and the checkpoint stays)
-                raise RecordNotSaved(f"{e}. The run finished (top-1 {acc:.4f}); the error's `record` holds its result", rec) from None
+        _save(rec, out)  # a result that cannot be saved is not lost: it travels with the error, and the checkpoint stays
     return (rec, learn) if return_learner else rec
