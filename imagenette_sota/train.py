@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, json, math, os, platform, sys, time, warnings
+import contextlib, dataclasses, errno, fcntl, json, math, os, platform, stat, sys, time, warnings
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -229,7 +229,7 @@ def append_record(record:dict, # A result record
             if n != len(line): raise OSError(errno.ENOSPC, f"only {n} of {len(line)} bytes could be written")
             os.fsync(fd)
         except OSError as e:
-            os.ftruncate(fd, size)  # the partial line goes: the file is exactly as it was
+            if stat.S_ISREG(os.fstat(fd).st_mode): os.ftruncate(fd, size)  # the partial line goes: the file is exactly as it was
             raise OSError(e.errno, f"Cannot append the record to {out} ({e.strerror or e}); the file is unchanged") from None
     finally: os.close(fd)  # releases the lock
 
