@@ -24,17 +24,16 @@ def quick_recipe(r):
     return r.replace(**q)
 
 # %% ../nbs/80_cli.ipynb #9c2d1967
-def _pos_int(s):
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a positive whole number, got {s!r}") from None
-    if v < 1: raise argparse.ArgumentTypeError(f"expected a positive whole number, got {s!r}")
-    return v
+def _whole(least, what):
+    "An argparse type: a whole number of at least `least`, described as `what` in the error"
+    def parse(s):
+        try: v = int(s)
+        except ValueError: v = None
+        if v is None or v < least: raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+        return v
+    return parse
 
-def _count(s):
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}") from None
-    if v < 0: raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}")
-    return v
+_pos_int, _count = _whole(1, 'a positive whole number'), _whole(0, 'a whole number >= 0')
 
 def _pos_float(s):
     try: v = float(s)

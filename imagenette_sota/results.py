@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from dataclasses import asdict
-from .train import RECIPES, at_scale, load_records
+from .train import RECIPES, at_scale, load_records, _numbered_records
 
 # %% auto #0
 __all__ = ['COLUMNS', 'HOW_TO_RUN', 'SCALE_TITLES', 'read_results', 'results_table', 'effects', 'loader_comparison',
@@ -64,9 +64,7 @@ def read_results(*files_or_records # Paths, folders, glob patterns, records (dic
         elif isinstance(item, (list, tuple)): res += read_results(*item)
         else:
             for fn in _files(item):
-                recs = load_records(fn)  # first: it names a file that is not text
-                lines = [i for i,l in enumerate(Path(fn).read_text().splitlines(), 1) if l.strip()]
-                res += [_check(r, f"{fn}:{i}") for r,i in zip(recs, lines)]
+                res += [_check(r, f"{fn}:{i}") for i,r in _numbered_records(fn)]
     return res
 
 # %% ../nbs/15_results.ipynb #6d424c0a

@@ -233,17 +233,19 @@ def append_record(record:dict, # A result record
             raise OSError(e.errno, f"Cannot append the record to {out} ({e.strerror or e}); the file is unchanged") from None
     finally: os.close(fd)  # releases the lock
 
+def _numbered_records(fn):
+    "(line number, record) for each non-blank line of the JSON-lines file `fn`, read once; a bad line fails with its file and line number"
+    try: text = Path(fn).read_text(encoding='utf-8')
+    except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a JSON-lines results file (byte {e.start} is not UTF-8 text)") from None
+    for i,line in enumerate(text.splitlines(), 1):
+        if not line.strip(): continue
+        try: rec = json.loads(line)
+        except json.JSONDecodeError as e: raise ValueError(f"{fn}:{i}: not a JSON result record ({e.msg})") from None
+        yield i, rec
+
 def load_records(*files) -> list:
     "All records in the JSON-lines `files`; a bad line fails with its file and line number"
-    res = []
-    for fn in files:
-        try: text = Path(fn).read_text(encoding='utf-8')
-        except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a JSON-lines results file (byte {e.start} is not UTF-8 text)") from None
-        for i,line in enumerate(text.splitlines(), 1):
-            if not line.strip(): continue
-            try: res.append(json.loads(line))
-            except json.JSONDecodeError as e: raise ValueError(f"{fn}:{i}: not a JSON result record ({e.msg})") from None
-    return res
+    return [rec for fn in files for _,rec in _numbered_records(fn)]
 
 # %% ../nbs/10_train.ipynb #ba5a9c8f
 def _record(recipe, run, n, status, path, dls, log, **kw):
