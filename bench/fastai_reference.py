@@ -2,9 +2,9 @@
 """fastai's own code for the chapter's baseline at the `cpu` scale, with nothing from this package: the reference
 that `chapter-baseline` on fastai's stock loader (`--scale cpu --loader fastai`) should match within the spread.
 
-It is the book's code with the `cpu` scale's settings: item-level `Resize(66)` (the chapter's 460/224 ratio),
-`aug_transforms(size=32, min_scale=0.75)`, no normalization, `xresnet18`, fastai's default Adam,
-`fit_one_cycle(5, 3e-3)`, batch 64, on the official split (`GrandparentSplitter(valid_name='val')`).
+It is the book's code with the `cpu` scale's settings: item-level `Resize(49)` (the chapter's 460/224 ratio),
+`aug_transforms(size=24, min_scale=0.75)`, no normalization, `xresnet18`, fastai's default Adam,
+`fit_one_cycle(5, 3e-3)`, batch 128, on the official split (`GrandparentSplitter(valid_name='val')`).
 Prints each epoch and writes the accuracies and times as JSON.
 
     python bench/fastai_reference.py --data ../shared/data/imagenette2-224 --seeds 0 --out bench/fastai-reference-cpu.json
@@ -20,8 +20,8 @@ def run(path, seed, workers):
     set_seed(seed, reproducible=True)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files, get_y=parent_label,
                        splitter=GrandparentSplitter(valid_name='val'),
-                       item_tfms=Resize(66), batch_tfms=aug_transforms(size=32, min_scale=0.75))
-    dls = dblock.dataloaders(path, bs=64, num_workers=workers)
+                       item_tfms=Resize(49), batch_tfms=aug_transforms(size=24, min_scale=0.75))
+    dls = dblock.dataloaders(path, bs=128, num_workers=workers)
     learn = Learner(dls, xresnet18(n_out=dls.c), loss_func=CrossEntropyLossFlat(), metrics=accuracy)
     t0 = time.perf_counter()
     with learn.no_bar(): learn.fit_one_cycle(5, 3e-3)
@@ -44,7 +44,7 @@ def main():
     torch.set_num_threads(a.threads)
     runs = [run(Path(a.data), s, a.workers) for s in a.seeds]
     res = dict(code="fastai's own DataBlock, Learner and fit_one_cycle; see bench/fastai_reference.py",
-               settings=dict(arch='xresnet18', item_resize=66, size=32, min_scale=0.75, normalize=None, bs=64,
+               settings=dict(arch='xresnet18', item_resize=49, size=24, min_scale=0.75, normalize=None, bs=128,
                              epochs=5, lr=3e-3, schedule='one_cycle', split='official'),
                dataset=Path(a.data).name, runs=runs, threads=torch.get_num_threads(), workers=a.workers,
                device_name=platform.processor() or platform.machine(), torch=torch.__version__, fastai=fastai.__version__,

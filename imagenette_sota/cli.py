@@ -56,7 +56,7 @@ def parser():
     t.add_argument('--epochs', type=_pos_int, help='epochs of the main schedule')
     t.add_argument('--bs', type=_pos_int, help='batch size')
     t.add_argument('--lr', type=_pos_float, help='peak learning rate')
-    t.add_argument('--scale', choices=('gpu', 'cpu'), help="'gpu': the chapter's sizes; 'cpu': xresnet18, final size 32 px (default: this machine's)")
+    t.add_argument('--scale', choices=('gpu', 'cpu'), help="'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: this machine's)")
     t.add_argument('--split', choices=('official', 'random'), help='validation split')
     t.add_argument('--loader', choices=('fastai', 'cache'), help="'cache': the fast path (decoded once, augmented on the GPU)")
     t.add_argument('--seed', type=int, help='random seed of the first run')

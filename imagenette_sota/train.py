@@ -21,7 +21,7 @@ __all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_sca
 # %% ../nbs/10_train.ipynb #22e4f6ea
 SCALES = {
     'gpu': None,  # the recipes as the chapter and the leaderboard define them: 128 px and up, xresnet50
-    'cpu': dict(arch='xresnet18', size=32, loader='cache'),  # a 2-core CPU: see "Scales" below
+    'cpu': dict(arch='xresnet18', size=24, bs_factor=2, loader='cache'),  # a 2-core CPU: see "Scales" below
 }
 
 @dataclass
@@ -130,7 +130,7 @@ def final_size(r:Recipe) -> int:
 def at_scale(r:Recipe, # A recipe at the 'gpu' scale (as defined)
              scale:str # One of `SCALES`
             ) -> Recipe:
-    "`r` at `scale`: every size (presize included) times one factor, the scale's architecture and loader; the technique unchanged"
+    "`r` at `scale`: every size (presize included) times one factor, every batch size times another, the scale's architecture and loader; the technique unchanged"
     if scale not in SCALES: raise ValueError(f"Unknown scale {scale!r}; choose one of: {', '.join(SCALES)}")
     if r.scale == scale: return r
     if r.scale != 'gpu' or SCALES[scale] is None:
@@ -138,6 +138,7 @@ def at_scale(r:Recipe, # A recipe at the 'gpu' scale (as defined)
     s = SCALES[scale]; f = s['size'] / final_size(r)
     px = lambda v: max(1, round(v*f))
     return r.replace(arch=s['arch'], loader=s['loader'], scale=scale, size=px(r.size), ft_size=px(r.ft_size),
+                     bs=r.bs * s['bs_factor'], ft_bs=r.ft_bs * s['bs_factor'],
                      presize=None if r.presize is None else px(r.presize),
                      progressive=None if r.progressive is None else {e: px(v) for e,v in r.progressive.items()})
 
