@@ -10,9 +10,10 @@ from contextlib import contextmanager
 import torch
 from fastai.vision.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer
+from .train import Pieces
 
 # %% auto #0
-__all__ = ['world_size', 'scaled', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx', 'setup_device']
+__all__ = ['world_size', 'scaled', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx', 'setup_device', 'on_processes']
 
 # %% ../nbs/85_distributed.ipynb #3ce35af7
 def world_size() -> int:
@@ -55,6 +56,13 @@ def distributed_ctx(learn:Learner):
         learn.remove_cb(cb)
         if rank_distrib() and not hasattr(learn, 'progress'): learn.add_cb(ProgressCallback())
 
+# %% ../nbs/85_distributed.ipynb #bbdc5253
 def setup_device():
     "On a GPU machine, give each process its own GPU (`LOCAL_RANK`) before any tensor is made"
     if torch.cuda.is_available() and world_size() > 1: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+
+def on_processes(recipe, n:int):
+    "`train`'s piece for `n` > 1 processes: each process on its own device, and `recipe` as it runs there (`scaled`)"
+    setup_device(); return scaled(recipe, n)
+
+Pieces.distributed_recipe, Pieces.distributed_ctx = on_processes, distributed_ctx

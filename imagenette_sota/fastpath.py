@@ -13,10 +13,11 @@ from PIL import Image
 from fastai.vision.all import *
 from .data import *
 from .data import _pos_int, _check_normalize, MIN_SIZE
+from .train import Pieces, Recipe
 
 # %% auto #0
 __all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'rrc_valid_scale',
-           'get_fast_dls', 'ChannelsLast', 'fast_settings']
+           'get_fast_dls', 'ChannelsLast', 'fast_settings', 'cache_dls', 'add_fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 def _fingerprint(path, files, presize):
@@ -243,3 +244,24 @@ def fast_settings(learn:Learner, # Learner to adapt, in place
         learn.model = learn.model.to(memory_format=torch.channels_last); learn.add_cb(ChannelsLast())
     if compile: learn.model = torch.compile(learn.model)
     return learn
+
+# %% ../nbs/65_fastpath.ipynb #b816a289
+def cache_dls(recipe:Recipe, # Its data settings are used
+              path:Path, # Dataset folder
+              bs:int, # Batch size
+              size:int, # Final image size in pixels
+              presize:int=None, # Cache side; default: the chapter's ratio
+              num_workers:int=None, # Unused: nothing is decoded per epoch
+              progress:bool=True # Progress bar while the cache is built
+             ) -> CacheDataLoaders:
+    "`train`'s loader for `loader='cache'`: `get_fast_dls` with `recipe`'s data settings"
+    return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
+                        aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
+                        n_per_class=recipe.n_per_class, seed=recipe.seed, progress=progress)
+
+def add_fast_settings(learn:Learner, recipe:Recipe):
+    "`train`'s piece for `loader='cache'`: `fast_settings` (bf16 and channels-last on CUDA; nothing on the CPU)"
+    if recipe.loader == 'cache': fast_settings(learn)
+
+Pieces.loaders['cache'] = cache_dls
+Pieces.learner['loader'] = add_fast_settings

@@ -7,9 +7,10 @@ from __future__ import annotations
 import warnings
 from fastai.vision.all import *
 from .data import *
+from .train import Pieces
 
 # %% auto #0
-__all__ = ['size_tfms', 'get_image_size', 'set_image_size', 'ProgressiveResize']
+__all__ = ['size_tfms', 'get_image_size', 'set_image_size', 'ProgressiveResize', 'add_progressive']
 
 # %% ../nbs/30_progressive.ipynb #d1dbcb8b
 def size_tfms(dl:TfmdDL # A `DataLoader` whose `after_batch` pipeline sets the image size
@@ -99,3 +100,12 @@ class ProgressiveResize(Callback):
         if self._new_fit: self.sizes, self._new_fit = [], False
         set_image_size(self.dls, self.size_at(self.epoch, self.base_size))
         self.sizes.append(get_image_size(self.dls.train))
+
+# %% ../nbs/30_progressive.ipynb #7975f407
+def add_progressive(learn:Learner, # The recipe's learner
+                    recipe # A `Recipe`
+                   ):
+    "`train`'s piece for `recipe.progressive`: a `ProgressiveResize` with the recipe's schedule, when it has one"
+    if recipe.progressive: learn.add_cb(ProgressiveResize(recipe.progressive))
+
+Pieces.learner['progressive'] = add_progressive

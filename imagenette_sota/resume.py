@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np, torch
 from fastai.vision.all import *
+from .train import Pieces
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'run_id', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
-           'restore', 'checkpoint_bytes', 'check_space', 'claim_checkpoint', 'checkpointed']
+           'restore', 'checkpoint_bytes', 'check_space', 'claim_checkpoint', 'checkpointed', 'recipe_checkpointed']
 
 # %% ../nbs/70_resume.ipynb #6e1e2c50
 def rng_states(dl=None) -> dict:
@@ -158,3 +159,15 @@ def checkpointed(learn:Learner, # The run's learner, before its fit
         if cb is not None: learn.add_cb(cb)
         yield (state['epoch'] + 1 if state is not None else 0), cb
         if fn is not None and rank0: fn.unlink(missing_ok=True)  # finished: no checkpoint needed (nor the folder made for it)
+
+# %% ../nbs/70_resume.ipynb #00872356
+def recipe_checkpointed(learn:Learner, # The run's learner, before its fit
+                        recipe, # The run's `Recipe`
+                        data:Path, # The run's dataset folder
+                        folder:str|Path, # Where the run's checkpoint goes
+                        **kwargs # `checkpointed`'s: resume, epoch_log, progress
+                       ):
+    "`train`'s piece for `checkpoints=folder`: `checkpointed` under the run's id, `run_id(recipe, data)`"
+    return checkpointed(learn, run_id(recipe, data), folder, **kwargs)
+
+Pieces.checkpointed = recipe_checkpointed

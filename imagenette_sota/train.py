@@ -16,7 +16,7 @@ from .data import *
 
 # %% auto #0
 __all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'EpochLog',
-           'RecordNotSaved', 'append_record', 'load_records', 'recipe_dls', 'train']
+           'RecordNotSaved', 'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
 
 # %% ../nbs/10_train.ipynb #22e4f6ea
 SCALES = {
@@ -263,22 +263,33 @@ def _record(recipe, run, n, status, path, dls, log, **kw):
                 bf16=bool(recipe.loader == 'cache' and cuda), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
                 threads=torch.get_num_threads(), num_workers=dls.train.num_workers, **_env(dls))
 
-def recipe_dls(recipe:Recipe, # Its loader and data settings are used
-               path:Path, # Dataset folder
-               bs:int, # Batch size
-               size:int, # Final image size in pixels
-               presize:int=None, # Item-level size; default: the chapter's ratio
-               num_workers:int=None, # Loader processes of the stock loader; default: fastai's
-               progress:bool=True # Progress bar while the fast path builds its cache
-              ) -> DataLoaders:
-    "The `DataLoaders` that `recipe` trains on at this batch and image size: fastai's stock loader, or the fast path"
-    if recipe.loader == 'fastai':
-        return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
-                       normalize=recipe.normalize, n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers)
-    from imagenette_sota.fastpath import get_fast_dls
-    return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
-                        aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
-                        n_per_class=recipe.n_per_class, seed=recipe.seed, progress=progress)
+def stock_dls(recipe:Recipe, # Its data settings are used
+              path:Path, # Dataset folder
+              bs:int, # Batch size
+              size:int, # Final image size in pixels
+              presize:int=None, # Item-level size; default: the chapter's ratio
+              num_workers:int=None, # Loader processes; default: fastai's
+              progress:bool=True # Unused: the stock loader has nothing to build first
+             ) -> DataLoaders:
+    "fastai's stock loader for `recipe` (`get_dls`): JPEG files decoded and augmented every epoch"
+    return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
+                   normalize=recipe.normalize, n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers)
+
+class Pieces:
+    "What `train` composes beyond the chapter's baseline: each later notebook adds its own piece here"
+    loaders = {'fastai': stock_dls} # `Recipe.loader` -> a function like `stock_dls`; the fast path adds 'cache'
+    learner = {}                    # a recipe setting -> function (learn, recipe) adding what it asks for: 'progressive', 'loader' (the fast path's settings)
+    checkpointed = None             # the resume notebook's context: a checkpoint after every epoch, resumed after a crash
+    distributed_recipe = None       # the distributed notebook's: the recipe as it runs on n processes, devices set up
+    distributed_ctx = None          # the distributed notebook's: the fit's context on several processes
+
+def _piece(what, piece, module):
+    if piece is None: raise RuntimeError(f"{what} is added to `train` by imagenette_sota.{module}; import it (importing imagenette_sota does)")
+    return piece
+
+def recipe_dls(recipe:Recipe, path:Path, bs:int, size:int, presize:int=None, num_workers:int=None, progress:bool=True) -> DataLoaders:
+    "The `DataLoaders` that `recipe` trains on at this batch and image size, from the loader it names (see `stock_dls`)"
+    return _piece(f"loader={recipe.loader!r}", Pieces.loaders.get(recipe.loader), 'fastpath')(recipe, path, bs, size, presize, num_workers, progress)
 
 def _check_bs(dls, bs, n, stage=''):
     if len(dls.train_ds) // n < bs:
@@ -309,20 +320,14 @@ def _quiet(learn, progress, n):
     "No bars and no epoch table unless `progress`; fastai's distributed context on several processes"
     ctx = contextlib.ExitStack()
     if not progress: ctx.enter_context(learn.no_bar()); ctx.enter_context(learn.no_logging())
-    if n > 1:
-        from imagenette_sota.distributed import distributed_ctx
-        ctx.enter_context(distributed_ctx(learn))
+    if n > 1: ctx.enter_context(Pieces.distributed_ctx(learn))
     return ctx
 
 def _learner(recipe, dls, cbs):
-    "The recipe's learner, with the callbacks its techniques need"
-    if recipe.progressive:
-        from imagenette_sota.progressive import ProgressiveResize
-        cbs = cbs + [ProgressiveResize(recipe.progressive)]
+    "The recipe's learner, with what its techniques need added by the pieces of later notebooks"
+    if recipe.progressive: _piece('Progressive resizing', Pieces.learner.get('progressive'), 'progressive')
     learn = make_learner(recipe, dls, cbs=cbs)
-    if recipe.loader == 'cache':
-        from imagenette_sota.fastpath import fast_settings
-        fast_settings(learn)  # bf16 and channels-last on CUDA; nothing on the CPU
+    for add in Pieces.learner.values(): add(learn, recipe)
     return learn
 
 def _save(rec, out, error=None):
@@ -352,9 +357,7 @@ def train(recipe:Recipe, # What to run
     if out is not None: _writable(out)
     path = find_data(recipe.dataset, data)
     run = recipe
-    if n > 1:
-        from imagenette_sota.distributed import scaled, setup_device
-        setup_device(); run = scaled(recipe, n)
+    if n > 1: run = _piece('Training on several processes', Pieces.distributed_recipe, 'distributed')(recipe, n)
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
     make_dls = partial(recipe_dls, recipe, path, num_workers=num_workers, progress=progress)
     dls = make_dls(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
@@ -365,8 +368,7 @@ def train(recipe:Recipe, # What to run
     learn = _learner(recipe, dls, L(cbs) + [log])
     ckpts = contextlib.nullcontext((0, None))
     if checkpoints is not None:
-        from imagenette_sota.resume import checkpointed, run_id
-        ckpts = checkpointed(learn, run_id(recipe, path), checkpoints, resume=resume, epoch_log=log, progress=progress)
+        ckpts = _piece('Checkpointing', Pieces.checkpointed, 'resume')(learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress)
     with ckpts as (start, ck_cb):  # the checkpoint stays this run's until its record is saved, and goes then
         t0 = time.perf_counter()
         try:
