@@ -17,8 +17,8 @@ from fastai.vision.all import *
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'IMAGE_EXTS', 'MIN_SIZE',
            'class_name', 'label_func', 'DataNotFoundError', 'LayoutError', 'BadImageError', 'local_data', 'find_data',
            'check_layout', 'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images',
-           'make_tiny_imagenette', 'dataset_stats', 'norm_stats_for', 'SubsetItems', 'presize_for', 'get_dls',
-           'batch_stats', 'resize_dataset']
+           'make_tiny_imagenette', 'dataset_stats', 'norm_stats_for', 'SubsetItems', 'check_loader_args', 'presize_for',
+           'get_dls', 'batch_stats', 'resize_dataset']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
@@ -300,11 +300,28 @@ def _pos_int(name, v, allow_none=False, least=1):
         raise ValueError(f"{name} must be a positive whole number, got {v!r}" if least == 1 else
                          f"{name} must be a whole number of at least {least}, got {v!r}")
 
+def check_loader_args(bs:int, size:int, presize:int=None, n_per_class:int=None, min_scale:float=0.75, split:str='official',
+                      valid_pct:float=0.2, normalize='imagenet', num_workers:int=None):
+    "The one check of the settings both loaders (`get_dls`, the fast path's `get_fast_dls`) take: each bad one fails naming itself"
+    _pos_int('bs', bs); _pos_int('size', size, least=MIN_SIZE); _pos_int('presize', presize, True); _pos_int('n_per_class', n_per_class, True)
+    if isinstance(min_scale, bool) or not isinstance(min_scale, (int, float)) or not 0 < min_scale <= 1: raise ValueError(f"min_scale must be in (0, 1], got {min_scale!r}")
+    if split not in ('official', 'random'): raise ValueError(f"split must be 'official' or 'random', got {split!r}")
+    if split == 'random' and not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct!r}")
+    _check_normalize(normalize)
+    if num_workers is not None and (isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0):
+        raise ValueError(f"num_workers must be a whole number >= 0 (0: load in this process), got {num_workers!r}")
+
 def presize_for(size:int, # Final image size in pixels
                 presize:int=None # An explicit presize, returned as is
                ) -> int: # Pixels
     "The presize for a final `size`: `presize` when given, else the chapter's ratio, 460/224 x `size`"
     return presize or round(size*460/224)
+
+def _tfms(aug, size, presize, min_scale, stats):
+    "(item, batch) transforms: the chapter's presizing, or the leaderboard's per-item crop and flip; normalization last"
+    norm = [Normalize.from_stats(*stats)] if stats is not None else []
+    if aug == 'presize': return Resize(presize), [*aug_transforms(size=size, min_scale=min_scale), *norm]
+    return [RandomResizedCrop(size, min_scale=min_scale), FlipItem(0.5)], norm
 
 def get_dls(bs:int=64, # Batch size
             size:int=224, # Final image size (square), after batch augmentation
@@ -324,13 +341,9 @@ def get_dls(bs:int=64, # Batch size
             **kwargs # Passed to `DataBlock.dataloaders`
            ) -> DataLoaders:
     "The chapter's presizing `DataLoaders` for Imagenette, with a choice of split and normalization"
-    _pos_int('bs', bs); _pos_int('size', size, least=MIN_SIZE); _pos_int('presize', presize, True); _pos_int('n_per_class', n_per_class, True)
-    if not 0 < min_scale <= 1: raise ValueError(f"min_scale must be in (0, 1], got {min_scale!r}")
-    if split not in ('official', 'random'): raise ValueError(f"split must be 'official' or 'random', got {split!r}")
-    if split == 'random' and not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct!r}")
+    check_loader_args(bs, size, presize, n_per_class, min_scale, split, valid_pct, normalize, num_workers)
     if aug not in ('presize', 'rrc'): raise ValueError(f"aug must be 'presize' or 'rrc', got {aug!r}")
     if check not in ('full', 'header', None): raise ValueError(f"check must be 'full', 'header' or None, got {check!r}")
-    _check_normalize(normalize)
     path = find_data(name, path)
     check_layout(path)
     presize = presize_for(size, presize)
@@ -339,17 +352,12 @@ def get_dls(bs:int=64, # Batch size
     if check: check_images(files, full=check == 'full')
     splitter = GrandparentSplitter(valid_name='val') if split == 'official' else RandomSplitter(valid_pct, seed=seed)
     stats = norm_stats_for(normalize, files[splitter(files)[0]], seed=seed)  # measured on the training split
-    norm = [Normalize.from_stats(*stats)] if stats is not None else []
-    if aug == 'presize': item_tfms, batch_tfms = Resize(presize), [*aug_transforms(size=size, min_scale=min_scale), *norm]
-    else: item_tfms, batch_tfms = [RandomResizedCrop(size, min_scale=min_scale), FlipItem(0.5)], norm
+    item_tfms, batch_tfms = _tfms(aug, size, presize, min_scale, stats)
     dblock = DataBlock(blocks=(ImageBlock(cls=RGBImage), CategoryBlock()),
                        get_items=get_items, get_y=label_func, splitter=splitter,
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
     set_seed(seed)
-    if num_workers is not None:
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"num_workers must be a whole number >= 0 (0: load in this process), got {num_workers!r}")
-        kwargs['num_workers'] = num_workers
+    if num_workers is not None: kwargs['num_workers'] = num_workers
     dls = dblock.dataloaders(path, bs=bs, device=device, **kwargs)
     if len(dls.train_ds) < bs:  # fastai drops the last partial training batch: there would be nothing to train on
         raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images of {path}: "

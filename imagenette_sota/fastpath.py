@@ -12,7 +12,7 @@ import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import *
 from .data import *
-from .data import _pos_int, _check_normalize, MIN_SIZE
+from .data import _pos_int, MIN_SIZE
 from .train import Pieces, Recipe
 
 # %% auto #0
@@ -204,10 +204,8 @@ def get_fast_dls(bs:int=64, # Batch size
                  progress:bool=True # Progress bar while the cache is built
                 ) -> DataLoaders:
     "`DataLoaders` whose images are decoded once into an `ImageCache` and augmented per batch on the device"
-    _pos_int('bs', bs); _pos_int('size', size, least=MIN_SIZE); _pos_int('presize', presize, True)
+    check_loader_args(bs, size, presize, n_per_class, min_scale, split, valid_pct, normalize)
     if aug not in ('crop_flip', 'chapter'): raise ValueError(f"aug must be 'crop_flip' or 'chapter', got {aug!r}")
-    if split not in ('official', 'random'): raise ValueError(f"split must be 'official' or 'random', got {split!r}")
-    _check_normalize(normalize)
     path = find_data(name, path)
     cache = ImageCache(path, presize_for(size, presize), n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
     idxs = list(range(len(cache)))

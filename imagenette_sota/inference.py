@@ -45,10 +45,8 @@ def _first_line(e): return f"{type(e).__name__}: {str(e).strip().splitlines()[0]
 # %% ../nbs/75_inference.ipynb #64237a4a
 _EXPECTED = "Expected a file written by `learn.export()`."
 
-def load_model(fn:str|Path, # A file written by `learn.export()`
-               cpu:bool=True # Put the model and its pipeline on the CPU; else on fastai's default device (the GPU if any)
-              ) -> Learner:
-    "fastai's `load_learner`, with an error naming `fn` and saying what it is when it is not an export"
+def _check_model_file(fn):
+    "`fn` as a `Path` if it can be a `torch.save` file; else an error saying what it is"
     fn = Path(fn)
     if not fn.exists(): raise ModelNotFoundError(f"No model file {fn}: it does not exist. {_EXPECTED}")
     if fn.is_dir(): raise BadModelError(f"{fn} is a folder, not a model file. {_EXPECTED}")
@@ -66,6 +64,13 @@ def load_model(fn:str|Path, # A file written by `learn.export()`
         is_text = all(c.isprintable() or c in '\t\n\r' for c in text.rstrip('\ufffd'))
         kind = f"a text file (it starts with {text[:30]!r})" if is_text else "neither a zip archive nor a pickle"
         raise BadModelError(f"{fn} is {kind}, not a model written by torch.save. {_EXPECTED}")
+    return fn
+
+def load_model(fn:str|Path, # A file written by `learn.export()`
+               cpu:bool=True # Put the model and its pipeline on the CPU; else on fastai's default device (the GPU if any)
+              ) -> Learner:
+    "fastai's `load_learner`, with an error naming `fn` and saying what it is when it is not an export"
+    fn = _check_model_file(fn)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')                             # torch's notes about this probe are not for the user

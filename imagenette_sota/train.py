@@ -296,6 +296,19 @@ def _check_bs(dls, bs, n, stage=''):
         raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
                          f"fewer than the{stage} batch size {bs} per process")
 
+def _data(recipe, path, n, num_workers, progress):
+    "The first stage's `DataLoaders` and a maker of the second stage's, each checked for a full batch per process before anything trains"
+    make = partial(recipe_dls, recipe, path, num_workers=num_workers, progress=progress)
+    dls = make(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
+    stage2 = lambda: make(recipe.ft_bs, recipe.ft_size)
+    if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")
+    return dls, stage2
+
+def _checkpoints(learn, recipe, path, folder, **kwargs):
+    "The checkpointing context of the resume notebook's piece; yields (first epoch, its callback), or (0, None) without a folder"
+    if folder is None: return contextlib.nullcontext((0, None))
+    return _piece('Checkpointing', Pieces.checkpointed, 'resume')(learn, recipe, path, folder, **kwargs)
+
 def _fit(learn, recipe, run, start, ck_cb, stage2_dls):
     "The recipe's schedule from epoch `start`, then the book's second stage when it has one"
     wd = {} if recipe.wd is None else dict(wd=recipe.wd)
@@ -352,25 +365,17 @@ def train(recipe:Recipe, # What to run
     "Train `recipe` and return its result record, appended to `out` when given"
     # Seeding: on the CPU every run repeats exactly; on a GPU cuDNN keeps choosing its fastest kernels
     # (`reproducible=False`), which is not bit-exact, so GPU results are reported as mean ± sd over seeds.
-    n, rank0 = max(num_distrib(), 1), rank_distrib() == 0
-    if not rank0: out = None  # several processes: only rank 0 writes records and checkpoints
+    n, out = max(num_distrib(), 1), out if rank_distrib() == 0 else None  # several processes: only rank 0 writes records and checkpoints
     if out is not None: _writable(out)
     path = find_data(recipe.dataset, data)
-    run = recipe
-    if n > 1: run = _piece('Training on several processes', Pieces.distributed_recipe, 'distributed')(recipe, n)
+    run = _piece('Training on several processes', Pieces.distributed_recipe, 'distributed')(recipe, n) if n > 1 else recipe
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
-    make_dls = partial(recipe_dls, recipe, path, num_workers=num_workers, progress=progress)
-    dls = make_dls(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
-    stage2 = lambda: make_dls(recipe.ft_bs, recipe.ft_size)
-    if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")  # every check before the first epoch
+    dls, stage2 = _data(recipe, path, n, num_workers, progress)  # every check before the first epoch
     log = EpochLog()
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
     learn = _learner(recipe, dls, L(cbs) + [log])
-    ckpts = contextlib.nullcontext((0, None))
-    if checkpoints is not None:
-        ckpts = _piece('Checkpointing', Pieces.checkpointed, 'resume')(learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress)
-    with ckpts as (start, ck_cb):  # the checkpoint stays this run's until its record is saved, and goes then
-        t0 = time.perf_counter()
+    with _checkpoints(learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress) as (start, ck_cb):
+        t0 = time.perf_counter()  # the checkpoint stays this run's until its record is saved, and goes then
         try:
             with _quiet(learn, progress, n):
                 _fit(learn, recipe, run, start, ck_cb, stage2)
@@ -378,9 +383,9 @@ def train(recipe:Recipe, # What to run
                 acc, tta_acc, tta_s = _evaluate(learn, recipe, run, log)
         except BaseException as e:
             if out is not None:
-                status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
-                _save(_record(recipe, run, n, status, path, dls, log, note=note, error=f"{type(e).__name__}: {e}",
-                              checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
+                _save(_record(recipe, run, n, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', path, dls, log, note=note,
+                              error=f"{type(e).__name__}: {e}", checkpoint=str(ck_cb.fn) if ck_cb else None,
+                              fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
             raise
         rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
                       fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None)
