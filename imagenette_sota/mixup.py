@@ -18,10 +18,11 @@ def mix_images(x1:Tensor, # Images: a batch (N, C, H, W) or one image (C, H, W) 
               ) -> Tensor: # `lam*x1 + (1-lam)*x2`
     "Mixup's input: the convex combination `lam*x1 + (1-lam)*x2` (Zhang et al., arXiv 1710.09412)"
     if x1.shape != x2.shape: raise ValueError(f"x1 and x2 must have the same shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
-    lam = torch.as_tensor(lam, dtype=x1.dtype if x1.is_floating_point() else torch.float32, device=x1.device)
+    if not x1.is_floating_point(): x1, x2 = x1.float(), x2.float()
+    lam = torch.as_tensor(lam, dtype=x1.dtype, device=x1.device)
     if ((lam < 0) | (lam > 1)).any(): raise ValueError(f"lam must be in [0, 1], got {lam}")
     if lam.ndim == 1: lam = lam.view(-1, *[1]*(x1.ndim-1))   # one weight per item, broadcast over C, H, W
-    return lam*x1 + (1-lam)*x2
+    return torch.lerp(x2, x1, lam)  # x2 + lam*(x1-x2), exact at lam 0 and 1: the call fastai's `MixUp` makes
 
 # %% ../nbs/50_mixup.ipynb #e8ca05e1
 def mixup_target(y1:int|Tensor, # Class index, or a batch of class indices (N,)

@@ -18,17 +18,13 @@ __all__ = ['rng_states', 'set_rng_states', 'run_id', 'CheckpointError', 'save_ch
 
 # %% ../nbs/70_resume.ipynb #6e1e2c50
 def rng_states(dl=None) -> dict:
-    "The state of every random number generator a training epoch uses (and of `dl`'s own)"
-    s = dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
-    if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
-    if dl is not None: s['dl'] = getattr(dl, 'dl', dl).rng.getstate()  # a distributed loader shuffles with its inner one's
-    return s
+    "fastai's `get_random_states` (Python, NumPy, torch, CUDA, cuDNN's flags), and the shuffling generator of `dl`"
+    return dict(get_random_states(), dl=None if dl is None else getattr(dl, 'dl', dl).rng.getstate())  # a distributed loader shuffles with its inner one's
 
 def set_rng_states(s:dict, dl=None):
-    "Restore the generators saved by `rng_states`"
-    random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
-    if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-    if dl is not None and 'dl' in s: getattr(dl, 'dl', dl).rng.setstate(s['dl'])
+    "Restore the generators saved by `rng_states`, with fastai's `set_random_states`"
+    set_random_states(**{k: v for k,v in s.items() if k != 'dl'})
+    if dl is not None and s.get('dl') is not None: getattr(dl, 'dl', dl).rng.setstate(s['dl'])
 
 # %% ../nbs/70_resume.ipynb #071017f8
 def run_id(recipe, data) -> str:
@@ -61,6 +57,9 @@ def load_checkpoint(fn:Path, rid:str=None) -> dict|None:
                               "again from the beginning") from None
     if not isinstance(state, dict) or 'epoch' not in state or 'model' not in state:
         raise CheckpointError(f"{fn} is not a checkpoint of this library; delete it to start again")
+    if 'random_state' not in (state.get('rng') or {}):
+        raise CheckpointError(f"{fn} was written by an older version of this library (its random states are stored "
+                              "another way); delete it to start the run again")
     if rid is not None and state.get('run_id') != rid:
         raise CheckpointError(f"Checkpoint {fn} belongs to run {state.get('run_id')!r}, not {rid!r}")
     return state

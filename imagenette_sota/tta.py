@@ -8,6 +8,7 @@ import contextlib, time
 
 import pandas as pd
 from fastai.vision.all import *
+from torchvision.transforms.v2.functional import five_crop
 from .data import *
 
 # %% auto #0
@@ -59,9 +60,8 @@ def five_crops(x:Tensor, # A batch of images, (N, C, H, W)
     if not 0 < scale <= 1: raise ValueError(f"scale must be in (0, 1], got {scale!r}")
     h,w = x.shape[-2:]
     ch,cw = max(1, round(h*scale)), max(1, round(w*scale))
-    tops  = ((h-ch)//2, 0, 0,    h-ch, h-ch)
-    lefts = ((w-cw)//2, 0, w-cw, 0,    w-cw)
-    crops = torch.stack([x[..., t:t+ch, l:l+cw] for t,l in zip(tops, lefts)])
+    tl, tr, bl, br, centre = five_crop(x.as_subclass(Tensor), [ch, cw])  # torchvision's, in its order
+    crops = torch.stack([centre, tl, tr, bl, br])
     size = (h,w) if size is None else (size,size) if isinstance(size, int) else tuple(size)
     if size == (ch,cw): return crops
     res = TensorImage(crops.flatten(0, 1)).affine_coord(sz=size)
