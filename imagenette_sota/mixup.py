@@ -67,10 +67,9 @@ def show_mixed_batch(dls:DataLoaders, # Data whose training batches are mixed
     xm, y, y2, lam = mix_batch(dls, cb, b)
     imgs = dls.train.decode((xm,))[0]
     n = min(max_n, len(y)); nrows = math.ceil(n/ncols)
-    _,axs = plt.subplots(nrows, ncols, figsize=figsize or (3*ncols, 3.2*nrows), squeeze=False)
-    for i,ax in enumerate(axs.flatten()):
-        if i >= n: ax.axis('off'); continue
-        show_image(imgs[i], ax=ax, title=f'{lam[i]:.2f} {dls.vocab[y[i]]}\n{1-lam[i]:.2f} {dls.vocab[y2[i]]}')
+    show_images(imgs[:n], nrows=nrows, ncols=ncols, figsize=figsize or (3*ncols, 3.2*nrows),
+                titles=[f'{lam[i]:.2f} {dls.vocab[y[i]]}\n{1-lam[i]:.2f} {dls.vocab[y2[i]]}' for i in range(n)])
+    for ax in plt.gcf().axes[n:]: ax.axis('off')  # a last row that is not full
     plt.tight_layout()
 
 # %% ../nbs/50_mixup.ipynb #2f8b01f4

@@ -369,7 +369,7 @@ def _versions(records):
 
 # %% ../nbs/15_results.ipynb #5f1818fb
 HOW_TO_RUN = "python bench/cpu_table.py --data PATH/TO/imagenette2-224"
-SCALE_TITLES = {'cpu': "`cpu` scale: xresnet18, every size shrunk so that the final image is 32 px, the decoded-image cache",
+SCALE_TITLES = {'cpu': "`cpu` scale: xresnet18, every size shrunk so that the final image is 24 px, batch sizes doubled, the decoded-image cache",
                 'gpu': "`gpu` scale: the chapter's and the leaderboard's own models and image sizes"}
 
 # %% ../nbs/15_results.ipynb #3b03f5dd
