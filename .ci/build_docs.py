@@ -412,6 +412,8 @@ EXTRA_CSS = '''\
 .jupyter-wrapper .jp-OutputArea-output img { max-width: 100%; height: auto; }
 .jupyter-wrapper .jp-RenderedMarkdown hr { margin: 1.5em 0 .5em; }
 .jupyter-wrapper .jp-Cell { padding-left: 0; padding-right: 0; }
+/* long code lines wrap inside their box instead of running past it */
+.jupyter-wrapper .jp-InputArea pre, .jupyter-wrapper .jp-OutputArea pre, .md-typeset pre > code { white-space: pre-wrap; overflow-wrap: anywhere; }
 '''
 
 def step_site(cfg, nav):

@@ -8,7 +8,7 @@ first. Each job is one `imagenette-sota train` command; its record is appended t
 a log file. Jobs whose record is already in `--out` are skipped, so an interrupted table continues where it
 stopped. Writes the wall time of the whole table, each job's, and the machine to `--json`.
 
-    python bench/cpu_table.py --data ../shared/data/imagenette2-224     # about 90 minutes on 2 cores
+    python bench/cpu_table.py --data ../shared/data/imagenette2-224     # about 75 minutes on 2 cores
     python bench/cpu_table.py --smoke                                    # seconds, on a tiny synthetic dataset
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time

@@ -65,4 +65,7 @@ def on_processes(recipe, n:int):
     "`train`'s piece for `n` > 1 processes: each process on its own device, and `recipe` as it runs there (`scaled`)"
     setup_device(); return scaled(recipe, n)
 
+# %% ../nbs/85_distributed.ipynb #bbdc525f
+# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
+# definitions never replace the package's in a process that runs several notebooks.
 Pieces.distributed_recipe, Pieces.distributed_ctx = on_processes, distributed_ctx

@@ -261,5 +261,8 @@ def add_fast_settings(learn:Learner, recipe:Recipe):
     "`train`'s piece for `loader='cache'`: `fast_settings` (bf16 and channels-last on CUDA; nothing on the CPU)"
     if recipe.loader == 'cache': fast_settings(learn)
 
+# %% ../nbs/65_fastpath.ipynb #b816a28f
+# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
+# definitions never replace the package's in a process that runs several notebooks.
 Pieces.loaders['cache'] = cache_dls
 Pieces.learner['loader'] = add_fast_settings

@@ -108,4 +108,7 @@ def add_progressive(learn:Learner, # The recipe's learner
     "`train`'s piece for `recipe.progressive`: a `ProgressiveResize` with the recipe's schedule, when it has one"
     if recipe.progressive: learn.add_cb(ProgressiveResize(recipe.progressive))
 
+# %% ../nbs/30_progressive.ipynb #7975f40f
+# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
+# definitions never replace the package's in a process that runs several notebooks.
 Pieces.learner['progressive'] = add_progressive

@@ -170,26 +170,25 @@ def results_table(*files_or_records, # Paths, folders, glob patterns or records 
                  ) -> pd.DataFrame: # One row per group of comparable finished runs
     "Top-1 mean ± sd over runs, per experiment: recipe, scale, dataset copy, split, size, epochs, hardware, versions"
     gs, smoke, old = _groups(read_results(*files_or_records), include_smoke)
-    rows, left_out = [], []
-    for g in gs:
-        if not g['complete']:
-            left_out.append(dict(label=g['label'], statuses=[r['status'] for r in g['incomplete']])); continue
-        acc = [100*r['accuracy'] for r in g['complete']]
-        tta = [100*r['tta_accuracy'] for r in g['complete'] if r.get('tta_accuracy') is not None]
-        (m, sd), (tm, tsd) = _mean_sd(acc), _mean_sd(tta)
-        fit = [r['fit_seconds'] for r in g['complete'] if r.get('fit_seconds') is not None]
-        gm, gsd = _mean_sd([100*(r['tta_accuracy'] - r['accuracy']) for r in g['complete'] if r.get('tta_accuracy') is not None])
-        tta_txt = _pm(tm, tsd) + (f" ({len(tta)} of {len(acc)} runs)" if tta and len(tta) < len(acc) else '')
-        rows.append({'recipe': g['name'], 'scale': g['scale'], 'settings': g['differs'], 'dataset': g['dataset'], 'split': g['split'],
-                     'size (px)': g['size'], 'epochs': g['epochs'], 'runs': len(acc),
-                     'top-1 mean (%)': m, 'top-1 sd (%)': sd, 'top-1': _pm(m, sd),
-                     'TTA runs': len(tta), 'TTA mean (%)': tm, 'TTA sd (%)': tsd, 'TTA top-1': tta_txt,
-                     'TTA gain mean (points)': gm, 'TTA gain sd (points)': gsd,
-                     'fit seconds (mean)': statistics.mean(fit) if fit else math.nan, 'loader': json.loads(g['settings']).get('loader', 'fastai'),
-                     'hardware': _hardware(g['device_name'], g['world_size']), 'world size': g['world_size'],
-                     'torch': g['torch'], 'fastai': g['fastai'], 'not complete': len(g['incomplete'])})
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs.update(left_out=left_out, smoke_left_out=smoke, before_fix_left_out=old)
+    done = [g for g in gs if g['complete']]
+    nan = lambda v: math.nan if v is None else v
+    runs = pd.DataFrame([dict(group=i, acc=100*r['accuracy'], tta=100*nan(r.get('tta_accuracy')), fit=nan(r.get('fit_seconds')))
+                         for i,g in enumerate(done) for r in g['complete']], columns=['group', 'acc', 'tta', 'fit'])
+    runs['gain'] = runs.tta - runs.acc  # per run: TTA's gain on the same trained model
+    df = runs.groupby('group').agg(**{'runs': ('acc', 'size'), 'top-1 mean (%)': ('acc', 'mean'), 'top-1 sd (%)': ('acc', 'std'),
+        'TTA runs': ('tta', 'count'), 'TTA mean (%)': ('tta', 'mean'), 'TTA sd (%)': ('tta', 'std'),
+        'TTA gain mean (points)': ('gain', 'mean'), 'TTA gain sd (points)': ('gain', 'std'), 'fit seconds (mean)': ('fit', 'mean')})
+    df = df.assign(**{'recipe': [g['name'] for g in done], 'scale': [g['scale'] for g in done], 'settings': [g['differs'] for g in done],
+        'dataset': [g['dataset'] for g in done], 'split': [g['split'] for g in done], 'size (px)': [g['size'] for g in done],
+        'epochs': [g['epochs'] for g in done], 'loader': [json.loads(g['settings']).get('loader', 'fastai') for g in done],
+        'hardware': [_hardware(g['device_name'], g['world_size']) for g in done], 'world size': [g['world_size'] for g in done],
+        'torch': [g['torch'] for g in done], 'fastai': [g['fastai'] for g in done], 'not complete': [len(g['incomplete']) for g in done]})
+    df['top-1'] = [_pm(m, sd) for m, sd in zip(df['top-1 mean (%)'], df['top-1 sd (%)'])]
+    df['TTA top-1'] = [_pm(m, sd) + (f" ({n} of {k} runs)" if 0 < n < k else '')
+                       for m, sd, n, k in zip(df['TTA mean (%)'], df['TTA sd (%)'], df['TTA runs'], df['runs'])]
+    df = df.reset_index(drop=True).reindex(columns=COLUMNS)
+    df.attrs.update(left_out=[dict(label=g['label'], statuses=[r['status'] for r in g['incomplete']]) for g in gs if not g['complete']],
+                    smoke_left_out=smoke, before_fix_left_out=old)
     return df
 
 # %% ../nbs/15_results.ipynb #96e0183e

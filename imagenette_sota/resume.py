@@ -169,4 +169,7 @@ def recipe_checkpointed(learn:Learner, # The run's learner, before its fit
     "`train`'s piece for `checkpoints=folder`: `checkpointed` under the run's id, `run_id(recipe, data)`"
     return checkpointed(learn, run_id(recipe, data), folder, **kwargs)
 
+# %% ../nbs/70_resume.ipynb #0087235f
+# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
+# definitions never replace the package's in a process that runs several notebooks.
 Pieces.checkpointed = recipe_checkpointed

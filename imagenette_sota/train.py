@@ -4,7 +4,8 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, json, math, os, platform, stat, sys, time, warnings
+import contextlib, dataclasses, errno, fcntl, json, math, os, platform, stat, sys, time, types, warnings
+from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,8 +16,47 @@ from . import __version__
 from .data import *
 
 # %% auto #0
-__all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'EpochLog',
+__all__ = ['Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Epsilon', 'SCALES', 'RECIPES', 'Recipe',
+           'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'tiny_learner', 'EpochLog',
            'RecordNotSaved', 'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
+
+# %% ../nbs/10_train.ipynb #5c1a7e3d
+_whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # Python's own numbers: a record holds them as JSON
+_real = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+# The kinds of number a recipe holds: `Annotated[type, (what it must be, the check)]`, read by `Recipe.__post_init__`
+Count = Annotated[int, ('a positive whole number', lambda v: _whole(v) and v >= 1)]
+Whole = Annotated[int, ('a whole number >= 0', lambda v: _whole(v) and v >= 0)]
+Pixels = Annotated[int, (f'a whole number, at least {MIN_SIZE} pixels', lambda v: _whole(v) and v >= MIN_SIZE)]
+Seed = Annotated[int, ('a whole number in [0, 2**32)', lambda v: _whole(v) and 0 <= v < 2**32)]
+Positive = Annotated[float, ('a positive number', lambda v: _real(v) and v > 0)]
+NonNegative = Annotated[float, ('a number >= 0', lambda v: _real(v) and v >= 0)]
+CropScale = Annotated[float, ('in (0, 1]', lambda v: _real(v) and 0 < v <= 1)]
+Epsilon = Annotated[float, ('in [0, 1)', lambda v: _real(v) and 0 <= v < 1)]
+
+def _parts(t):
+    "The alternatives of a type: `X|None` -> (X, None), `Literal['a', 'b']` -> ('a', 'b') as values"
+    if get_origin(t) in (Union, types.UnionType): return tuple(p for a in get_args(t) for p in _parts(a))
+    if get_origin(t) is Literal: return get_args(t)
+    return (None,) if t is type(None) else (t,)
+
+def _accepts(t):
+    "A check of a value against a field type of `Recipe`"
+    def one(p, v):
+        if get_origin(p) is Annotated: return p.__metadata__[0][1](v)
+        if p is bool: return isinstance(v, bool)
+        if p is str: return isinstance(v, str) and v != ''
+        if isinstance(p, type): return isinstance(v, p)
+        return v == p and type(v) is type(p)  # a value of a `Literal`, or None
+    return lambda v: any(one(p, v) for p in _parts(t))
+
+def _describe(t):
+    "What a field type accepts, in words"
+    def one(p):
+        if get_origin(p) is Annotated: return p.__metadata__[0][0]
+        return {bool: 'True or False', str: 'a non-empty string'}.get(p, getattr(p, '__name__', repr(p)))
+    ps = _parts(t)
+    if all(not isinstance(p, type) and get_origin(p) is None for p in ps): return f"one of {ps}"
+    return ' or '.join(one(p) for p in ps)
 
 # %% ../nbs/10_train.ipynb #22e4f6ea
 SCALES = {
@@ -26,72 +66,50 @@ SCALES = {
 
 @dataclass
 class Recipe:
-    "Every setting of one training run; the defaults are the chapter's baseline"
-    name:str = 'custom'             # a label stored with the result
+    "Every setting of one training run; the defaults are the chapter's baseline. Each field's type says what it accepts."
+    name:str = 'custom'                                   # a label stored with the result
     # model
-    arch:str = 'xresnet50'          # 'xresnet18', 'xresnet34' or 'xresnet50', random init
-    act:str = 'relu'                # activation: 'relu' or 'mish'
+    arch:Literal['xresnet18', 'xresnet34', 'xresnet50'] = 'xresnet50'  # random init
+    act:Literal['relu', 'mish'] = 'relu'                  # activation
     # data
-    dataset:str = 'imagenette2-160' # what `find_data` downloads when no local copy is given
-    size:int = 224                  # pixels, side of the square training image
-    presize:int|None = None         # pixels, item-level resize; None: 460/224 x size (the chapter's ratio)
-    min_scale:float = 0.75          # smallest fraction of the image area a random crop keeps
-    aug:str = 'presize'             # 'presize' (the chapter) or 'rrc' (per-item crop + flip, the leaderboard script)
-    normalize:str|None = None       # 'imagenet', 'dataset' or None
-    split:str = 'official'          # 'official' (the val/ folder) or 'random' (20% of train+val, as the book)
-    n_per_class:int|None = None     # use only the first n images of each class and split
-    loader:str = 'fastai'           # 'fastai' (files decoded every epoch) or 'cache' (the fast path: decoded once, on the GPU)
+    dataset:str = 'imagenette2-160'                       # what `find_data` downloads when no local copy is given
+    size:Pixels = 224                                     # side of the square training image
+    presize:Count|None = None                             # pixels, item-level resize; None: 460/224 x size (the chapter's ratio)
+    min_scale:CropScale = 0.75                            # smallest fraction of the image area a random crop keeps
+    aug:Literal['presize', 'rrc'] = 'presize'             # the chapter's presizing, or the leaderboard script's per-item crop + flip
+    normalize:Literal['imagenet', 'dataset']|None = None  # statistics to normalize with, or none
+    split:Literal['official', 'random'] = 'official'      # the val/ folder, or 20% of train+val as the book
+    n_per_class:Count|None = None                         # use only the first n images of each class and split
+    loader:Literal['fastai', 'cache'] = 'fastai'          # files decoded every epoch, or the fast path (decoded once, on the GPU)
     # optimisation
-    bs:int = 64                     # images per batch
-    epochs:int = 5                  # epochs of the main schedule
-    schedule:str = 'one_cycle'      # 'one_cycle' (fit_one_cycle) or 'flat_cos' (fit_flat_cos)
-    lr:float = 3e-3                 # peak learning rate
-    wd:float|None = None            # weight decay; None: fastai's default (0.01)
-    opt:str = 'adam'                # 'adam' or 'ranger' (RAdam + Lookahead)
-    fp16:bool = False               # mixed precision; used on a GPU only
+    bs:Count = 64                                         # images per batch
+    epochs:Count = 5                                      # epochs of the main schedule
+    schedule:Literal['one_cycle', 'flat_cos'] = 'one_cycle'  # `fit_one_cycle` or `fit_flat_cos`
+    lr:Positive = 3e-3                                    # peak learning rate
+    wd:NonNegative|None = None                            # weight decay; None: fastai's default (0.01)
+    opt:Literal['adam', 'ranger'] = 'adam'                # Adam, or Ranger (RAdam + Lookahead)
+    fp16:bool = False                                     # mixed precision; used on a GPU only
     # regularisation
-    loss:str = 'cross_entropy'      # 'cross_entropy' or 'label_smoothing'
-    ls_eps:float = 0.1              # label smoothing epsilon
-    mix:str|None = None             # None, 'mixup' or 'cutmix'
-    mix_alpha:float = 0.4           # Beta(alpha, alpha) for mixup / cutmix
+    loss:Literal['cross_entropy', 'label_smoothing'] = 'cross_entropy'
+    ls_eps:Epsilon = 0.1                                  # label smoothing epsilon
+    mix:Literal['mixup', 'cutmix']|None = None            # mixing callback
+    mix_alpha:Positive = 0.4                              # Beta(alpha, alpha) for mixup / cutmix
     # progressive resizing
-    progressive:dict|None = None    # {epoch: size in pixels} inside the one schedule, e.g. {0: 64, 2: 96, 4: 128}
-    ft_epochs:int = 0               # the book's second stage: `fine_tune` epochs after the main schedule
-    ft_size:int = 224               # pixels, image size of the second stage
-    ft_bs:int = 64                  # batch size of the second stage
-    ft_lr:float = 1e-3              # base learning rate of the second stage
+    progressive:dict|None = None                          # {epoch: size in pixels} inside the one schedule, e.g. {0: 64, 2: 96, 4: 128}
+    ft_epochs:Whole = 0                                   # the book's second stage: `fine_tune` epochs after the main schedule
+    ft_size:Pixels = 224                                  # image size of the second stage
+    ft_bs:Count = 64                                      # batch size of the second stage
+    ft_lr:Positive = 1e-3                                 # base learning rate of the second stage
     # evaluation and run
-    tta:bool = False                # also measure accuracy with fastai's `learn.tta()` (reported beside, never instead)
-    seed:int = 42                   # seeds the split, the shuffling and the weights
-    scale:str = 'gpu'               # 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale` to fit a 2-core CPU)
+    tta:bool = False                                      # also measure accuracy with fastai's `learn.tta()` (reported beside, never instead)
+    seed:Seed = 42                                        # seeds the split, the shuffling and the weights
+    scale:str = 'gpu'                                     # one of `SCALES`: 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale`)
 
     def __post_init__(self):
-        choices = dict(arch=('xresnet18','xresnet34','xresnet50'), act=('relu','mish'), aug=('presize','rrc'), loader=('fastai','cache'),
-                       normalize=(None,'imagenet','dataset'), split=('official','random'),
-                       schedule=('one_cycle','flat_cos'), opt=('adam','ranger'),
-                       loss=('cross_entropy','label_smoothing'), mix=(None,'mixup','cutmix'), scale=tuple(SCALES))
-        for k,opts in choices.items():
-            if getattr(self, k) not in opts: raise ValueError(f"Recipe.{k} must be one of {opts}, got {getattr(self, k)!r}")
-        for k in ('size','bs','epochs','ft_size','ft_bs'):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"Recipe.{k} must be a positive whole number, got {v!r}")
-            if k in ('size', 'ft_size') and v < MIN_SIZE: raise ValueError(f"Recipe.{k} must be at least {MIN_SIZE} pixels, got {v!r}")
-        for k in ('presize','n_per_class'):
-            v = getattr(self, k)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1): raise ValueError(f"Recipe.{k} must be a positive whole number or None, got {v!r}")
-        if isinstance(self.ft_epochs, bool) or not isinstance(self.ft_epochs, int) or self.ft_epochs < 0: raise ValueError(f"Recipe.ft_epochs must be a whole number >= 0, got {self.ft_epochs!r}")
-        for k in ('lr','ft_lr','mix_alpha'):
-            v = getattr(self, k)
-            if not isinstance(v, (int,float)) or not math.isfinite(v) or v <= 0: raise ValueError(f"Recipe.{k} must be a positive number, got {v!r}")
-        num = lambda v: isinstance(v, (int,float)) and not isinstance(v, bool) and math.isfinite(v)
-        if self.wd is not None and not (num(self.wd) and self.wd >= 0): raise ValueError(f"Recipe.wd must be >= 0 or None, got {self.wd!r}")
-        if not (num(self.min_scale) and 0 < self.min_scale <= 1): raise ValueError(f"Recipe.min_scale must be in (0, 1], got {self.min_scale!r}")
-        if not (num(self.ls_eps) and 0 <= self.ls_eps < 1): raise ValueError(f"Recipe.ls_eps must be in [0, 1), got {self.ls_eps!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32: raise ValueError(f"Recipe.seed must be a whole number in [0, 2**32), got {self.seed!r}")
-        for k in ('tta', 'fp16'):
-            if not isinstance(getattr(self, k), bool): raise ValueError(f"Recipe.{k} must be True or False, got {getattr(self, k)!r}")
-        for k in ('name', 'dataset'):
-            if not isinstance(getattr(self, k), str) or not getattr(self, k): raise ValueError(f"Recipe.{k} must be a non-empty string, got {getattr(self, k)!r}")
+        for f, t in get_type_hints(Recipe, globals(), include_extras=True).items():
+            v, ok = getattr(self, f), _accepts(t)
+            if not ok(v): raise ValueError(f"Recipe.{f} must be {_describe(t)}, got {v!r}")
+        if self.scale not in SCALES: raise ValueError(f"Recipe.scale must be one of {tuple(SCALES)}, got {self.scale!r}")
         if self.progressive is not None:
             key = lambda k: int(k) if isinstance(k, str) and k.isdigit() else k  # a record read back from JSON has string keys
             p = {key(k): v for k,v in self.progressive.items()} if isinstance(self.progressive, dict) else None
@@ -170,6 +188,18 @@ def make_learner(recipe:Recipe, # What to build
     learn = Learner(dls, model, loss_func=loss, opt_func=opt, metrics=accuracy, cbs=cbs)
     if recipe.fp16 and recipe.loader != 'cache' and torch.cuda.is_available(): learn = learn.to_fp16()  # the fast path uses bf16
     return learn
+
+# %% ../nbs/10_train.ipynb #af777c3a
+def tiny_learner(dls:DataLoaders, # Data to train on
+                 cbs=None, # Callbacks
+                 loss_func=None, # Default: cross-entropy
+                 seed:int=0, # Seeds the weights
+                 **kwargs # Passed to `Learner`
+                ) -> Learner:
+    "A `Learner` with a two-layer CNN on `dls`, for tests: seconds on a CPU, the same weights for the same seed"
+    set_seed(seed)
+    model = nn.Sequential(ConvLayer(3, 16, stride=2), ConvLayer(16, 32, stride=2), nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(32, dls.c))
+    return Learner(dls, model, loss_func=CrossEntropyLossFlat() if loss_func is None else loss_func, metrics=accuracy, cbs=cbs, **kwargs)
 
 # %% ../nbs/10_train.ipynb #b41945b9
 class EpochLog(Callback):
