@@ -8,6 +8,12 @@ import argparse, json, statistics, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 
+from fastai.callback.core import Callback
+from .data import find_data, DataNotFoundError
+from .train import RECIPES, get_recipe, train, default_scale, RecordNotSaved
+from .inference import load_model, predict_file
+from .results import table_main
+
 
 # %% auto #0
 __all__ = ['QUICK', 'quick_recipe', 'parser', 'one_line', 'main']
@@ -86,7 +92,6 @@ def _summary(rec):
 
 def _print_epochs():
     "A fastai callback printing one plain line per epoch, for logs where progress bars would be noise"
-    from fastai.callback.core import Callback
     class PrintEpochs(Callback):
         order = 52  # after the Recorder
         def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
@@ -103,11 +108,9 @@ def _print_epochs():
     return PrintEpochs()
 
 def _train(a):
-    from imagenette_sota.train import get_recipe, train, default_scale, RecordNotSaved
     over = {k: getattr(a, k) for k in ('size', 'epochs', 'bs', 'lr', 'split', 'seed', 'loader') if getattr(a, k) is not None}
     if a.tta: over['tta'] = True
     recipe = get_recipe(a.recipe, scale=a.scale or default_scale(), **over)
-    from imagenette_sota.data import find_data, DataNotFoundError
     try: data = find_data(recipe.dataset, a.data)  # before anything is printed: a missing dataset is the first line
     except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None
     note = None
@@ -137,7 +140,6 @@ def _train(a):
     if a.quick: print("SMOKE RUN (--quick): not a result.")
 
 def _predict(a):
-    from imagenette_sota.inference import load_model, predict_file
     with warnings.catch_warnings():  # fastai's note that pickles can run code: the user named this file
         warnings.filterwarnings('ignore', message='load_learner')
         learn = load_model(a.model)
@@ -146,7 +148,6 @@ def _predict(a):
         print(f"{fn}: " + ' | '.join(f"{name} {p:.3f}" for name, p in predict_file(learn, fn, top=a.top)), flush=True)
 
 def _recipes():
-    from imagenette_sota.train import RECIPES
     base = asdict(RECIPES['chapter-baseline'])
     for n, r in RECIPES.items():
         d = {k: v for k, v in asdict(r).items() if k != 'name' and v != base[k]}
@@ -169,7 +170,6 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
         if hasattr(s, 'reconfigure'): s.reconfigure(errors='backslashreplace')
     if not argv: parser().print_help(); return 0
     if argv[:1] == ['table']:  # `imagenette-sota table [FILES] [--include-smoke]`: the results page's own parser
-        from imagenette_sota.results import table_main
         return table_main(argv[1:])
     a = parser().parse_args(argv)
     try:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, json, math, os, platform, stat, sys, time, types, warnings
+import contextlib, dataclasses, errno, fcntl, functools, json, math, os, platform, stat, sys, time, types, warnings
 from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
@@ -48,6 +48,11 @@ def _accepts(t):
         if isinstance(p, type): return isinstance(v, p)
         return v == p and type(v) is type(p)  # a value of a `Literal`, or None
     return lambda v: any(one(p, v) for p in _parts(t))
+
+@functools.cache
+def _field_checks():
+    "(field, its check, its type) for every field of `Recipe`, read from the type hints once"
+    return [(f, _accepts(t), t) for f, t in get_type_hints(Recipe, globals(), include_extras=True).items()]
 
 def _describe(t):
     "What a field type accepts, in words"
@@ -106,9 +111,8 @@ class Recipe:
     scale:str = 'gpu'                                     # one of `SCALES`: 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale`)
 
     def __post_init__(self):
-        for f, t in get_type_hints(Recipe, globals(), include_extras=True).items():
-            v, ok = getattr(self, f), _accepts(t)
-            if not ok(v): raise ValueError(f"Recipe.{f} must be {_describe(t)}, got {v!r}")
+        for f, ok, t in _field_checks():
+            if not ok(v := getattr(self, f)): raise ValueError(f"Recipe.{f} must be {_describe(t)}, got {v!r}")
         if self.scale not in SCALES: raise ValueError(f"Recipe.scale must be one of {tuple(SCALES)}, got {self.scale!r}")
         if self.progressive is not None:
             key = lambda k: int(k) if isinstance(k, str) and k.isdigit() else k  # a record read back from JSON has string keys
