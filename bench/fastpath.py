@@ -26,7 +26,8 @@ import fastai
 from fastai.vision.all import *
 from imagenette_sota.data import get_dls, make_tiny_imagenette, find_data, presize_for
 from imagenette_sota.train import Recipe, get_recipe, make_learner, EpochLog
-from imagenette_sota.fastpath import get_fast_dls, fast_settings, ChannelsLast
+from imagenette_sota.fastpath import get_fast_dls, fast_settings
+from fastai.callback.channelslast import ChannelsLast
 
 
 def sync():

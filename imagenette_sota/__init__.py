@@ -1,4 +1,4 @@
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 # Written by hand: nbdev keeps only the `__version__` line above up to date. torch deprecates `torch.jit.script`,
 # which fastai calls while it is imported; that warning is for fastai's maintainers, not for users of this package.
@@ -7,4 +7,4 @@ _warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', c
 
 # Every notebook's module, in reading order: each adds the pieces it teaches (a loader, a callback, checkpointing,
 # several processes) to `train.Pieces` when it is imported, so that `train` runs every recipe after `import imagenette_sota`.
-from . import data, train, results, normalization, progressive, tta, mixup, label_smoothing, fastpath, resume, inference, distributed
+from . import data, checks, train, results, normalization, progressive, tta, mixup, label_smoothing, fastpath, resume, inference, distributed

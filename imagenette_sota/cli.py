@@ -4,180 +4,159 @@
 
 # %% ../nbs/80_cli.ipynb #9b0246ac
 from __future__ import annotations
-import argparse, json, statistics, sys, time, warnings
-from dataclasses import asdict
+import argparse, contextlib, json, statistics, sys, time, warnings
 from pathlib import Path
 
+from fastcore.script import anno_parser, Param, store_true
 from fastai.callback.core import Callback
-from .data import find_data, DataNotFoundError
-from .train import RECIPES, get_recipe, train, default_scale, RecordNotSaved
+from .data import find_data, DataNotFoundError, Count, Whole, Pixels, Seed, Positive
+from .train import RECIPES, SCALES, get_recipe, default_scale, RecordNotSaved, train
 from .inference import load_model, predict_file
-from .results import table_main
-
+from .results import results_table, format_table
 
 # %% auto #0
-__all__ = ['QUICK', 'quick_recipe', 'parser', 'one_line', 'main']
+__all__ = ['COMMANDS', 'quick_recipe', 'PrintEpochs', 'train_cmd', 'recipes_cmd', 'predict_cmd', 'table_cmd', 'parser',
+           'one_line', 'main']
+
+# %% ../nbs/80_cli.ipynb #9c2d1967
+def _num(kind):
+    "An argparse type for one of the number kinds of `Recipe` fields (`Count`, `Positive`, ...): its check, its words in the error"
+    base, (what, ok) = kind.__origin__, kind.__metadata__[0]
+    def parse(s):
+        with contextlib.suppress(ValueError):
+            if ok(v := base(s)): return v
+        raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+    return parse
 
 # %% ../nbs/80_cli.ipynb #d8376a03
-QUICK = dict(n_per_class=20, size=64, epochs=2, bs=32, ft_size=96, ft_epochs=1, ft_bs=32)
-
 def quick_recipe(r):
-    "`r` shrunk to a smoke run: a subset, small images, at most 2 epochs"
-    q = dict(n_per_class=min(r.n_per_class or QUICK['n_per_class'], QUICK['n_per_class']), size=min(r.size, QUICK['size']),
-             epochs=min(r.epochs, QUICK['epochs']), bs=min(r.bs, QUICK['bs']), presize=None)
-    if r.ft_epochs: q.update(ft_epochs=min(r.ft_epochs, QUICK['ft_epochs']), ft_size=min(r.ft_size, QUICK['ft_size']), ft_bs=min(r.ft_bs, QUICK['ft_bs']))
+    "`r` shrunk to a smoke run: 20 images per class, at most 64 px, 2 epochs (and 1 epoch at 96 px of a second stage)"
+    q = dict(n_per_class=min(r.n_per_class or 20, 20), size=min(r.size, 64), epochs=min(r.epochs, 2), bs=min(r.bs, 32), presize=None)
+    if r.ft_epochs: q.update(ft_epochs=1, ft_size=min(r.ft_size, 96), ft_bs=min(r.ft_bs, 32))
     if r.progressive: q['progressive'] = {0: q['size']//2, q['epochs']-1: q['size']}
     return r.replace(**q)
 
-# %% ../nbs/80_cli.ipynb #9c2d1967
-def _whole(least, what):
-    "An argparse type: a whole number of at least `least`, described as `what` in the error"
-    def parse(s):
-        try: v = int(s)
-        except ValueError: v = None
-        if v is None or v < least: raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
-        return v
-    return parse
-
-_pos_int, _count = _whole(1, 'a positive whole number'), _whole(0, 'a whole number >= 0')
-
-def _pos_float(s):
-    try: v = float(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
-    if not v > 0 or v == float('inf'): raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
-    return v
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-def parser():
-    "The `imagenette-sota` argument parser"
-    p = _Parser(prog='imagenette-sota', description="Train the fastai book's chapter 7 recipes on Imagenette.")
-    sub = p.add_subparsers(dest='cmd', required=True, parser_class=_Parser)
-    t = sub.add_parser('train', help='train a named recipe and print its result record')
-    t.add_argument('--recipe', required=True, help='a named recipe (see `imagenette-sota recipes`)')
-    t.add_argument('--data', help='dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)')
-    t.add_argument('--size', type=_pos_int, help='image size in pixels')
-    t.add_argument('--epochs', type=_pos_int, help='epochs of the main schedule')
-    t.add_argument('--bs', type=_pos_int, help='batch size')
-    t.add_argument('--lr', type=_pos_float, help='peak learning rate')
-    t.add_argument('--scale', choices=('gpu', 'cpu'), help="'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: this machine's)")
-    t.add_argument('--split', choices=('official', 'random'), help='validation split')
-    t.add_argument('--loader', choices=('fastai', 'cache'), help="'cache': the fast path (decoded once, augmented on the GPU)")
-    t.add_argument('--seed', type=int, help='random seed of the first run')
-    t.add_argument('--runs', type=_pos_int, default=1, help='repeat with seeds seed, seed+1, ...')
-    t.add_argument('--tta', action='store_true', help='also measure accuracy with test-time augmentation')
-    t.add_argument('--out', help='append result records to this JSON-lines file')
-    t.add_argument('--checkpoints', help='folder for a checkpoint after every epoch (default: checkpoints/ beside --out)')
-    t.add_argument('--no-resume', action='store_true', help='start again even if an interrupted run left a checkpoint')
-    t.add_argument('--workers', type=_count, help='data loader processes, 0 to load in the main process (default: number of CPUs)')
-    t.add_argument('--export', help='save the model of the last run here with `learn.export()`, for `imagenette-sota predict`')
-    t.add_argument('--quick', action='store_true', help='smoke run: 20 images per class, 64 px, <= 2 epochs; not a result')
-    sub.add_parser('recipes', help='list the named recipes')
-    pr = sub.add_parser('predict', help='the top classes of image files, by a model saved with `learn.export()`')
-    pr.add_argument('model', help='a file written by `learn.export()`')
-    pr.add_argument('images', nargs='+', help='image files')
-    pr.add_argument('--top', type=_pos_int, default=3, help='how many classes to show per image (default 3)')
-    tb = sub.add_parser('table', help='the results table of saved result records', add_help=False)
-    tb.add_argument('args', nargs=argparse.REMAINDER, help='result files or glob patterns (default: results/*.jsonl)')
-    return p
-
 # %% ../nbs/80_cli.ipynb #cd856d68
-def _summary(rec):
-    s = f"{rec['recipe']['name']}: top-1 {rec['accuracy']:.4f}"
-    if rec.get('tta_accuracy') is not None: s += f" (with TTA {rec['tta_accuracy']:.4f})"
-    return s + (f" | {rec['recipe'].get('scale', 'gpu')} scale, {rec['recipe']['arch']}, {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
-                f"{rec['fit_seconds']:.1f} s fit, {rec['device']}, torch {rec['torch']}, fastai {rec['fastai']}")
-
-def _print_epochs():
+class PrintEpochs(Callback):
     "A fastai callback printing one plain line per epoch, for logs where progress bars would be noise"
-    class PrintEpochs(Callback):
-        order = 52  # after the Recorder
-        def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
-        def before_train(self): self.marks = {round(len(self.dl)*q) for q in (.25, .5, .75)}  # a sign of life in long epochs
-        def after_batch(self):
-            self.trained |= self.training
-            if self.training and (self.iter+1) in self.marks:
-                print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
-        def after_epoch(self):
-            if not self.trained: return  # `learn.validate()` sends epoch events too
-            names, vals = self.recorder.metric_names[1:-1], self.recorder.values[-1]
-            print(f"epoch {self.epoch+1}/{self.n_epoch}: " + ', '.join(f'{n} {v:.4f}' for n, v in zip(names, vals))
-                  + f" ({time.perf_counter()-self.t0:.1f} s)", flush=True)
-    return PrintEpochs()
+    order = 52  # after the Recorder
+    def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
+    def before_train(self): self.marks = {round(len(self.dl)*q) for q in (.25, .5, .75)}  # a sign of life in long epochs
+    def after_batch(self):
+        self.trained |= self.training
+        if self.training and (self.iter+1) in self.marks:
+            print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
+    def after_epoch(self):
+        if not self.trained: return  # `learn.validate()` sends epoch events too
+        names, vals = self.recorder.metric_names[1:-1], self.recorder.values[-1]
+        print(f"epoch {self.epoch+1}/{self.n_epoch}: " + ', '.join(f'{n} {v:.4f}' for n, v in zip(names, vals))
+              + f" ({time.perf_counter()-self.t0:.1f} s)", flush=True)
 
-def _train(a):
-    over = {k: getattr(a, k) for k in ('size', 'epochs', 'bs', 'lr', 'split', 'seed', 'loader') if getattr(a, k) is not None}
-    if a.tta: over['tta'] = True
-    recipe = get_recipe(a.recipe, scale=a.scale or default_scale(), **over)
-    try: data = find_data(recipe.dataset, a.data)  # before anything is printed: a missing dataset is the first line
+# %% ../nbs/80_cli.ipynb #6c1d8e27
+def _show(rec):
+    "`rec` printed as a JSON line (without its epoch log), then summed up in one line"
+    print(json.dumps({k: v for k, v in rec.items() if k != 'epoch_log'}, default=str))
+    r, tta = rec['recipe'], rec.get('tta_accuracy')
+    print(f"{r['name']}: top-1 {rec['accuracy']:.4f}" + (f" (with TTA {tta:.4f})" if tta is not None else '')
+          + f" | {r.get('scale', 'gpu')} scale, {r['arch']}, {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
+          f"{rec['fit_seconds']:.1f} s fit, {rec['device']}, torch {rec['torch']}, fastai {rec['fastai']}", flush=True)
+
+def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", required=True)=None,
+              data:Param("dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)")=None,
+              size:Param("image size in pixels", _num(Pixels))=None, epochs:Param("epochs of the main schedule", _num(Count))=None,
+              bs:Param("batch size", _num(Count))=None, lr:Param("peak learning rate", _num(Positive))=None,
+              scale:Param("'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: this machine's)", choices=list(SCALES))=None,
+              split:Param("validation split", choices=['official', 'random'])=None, seed:Param("random seed of the first run", _num(Seed))=None,
+              loader:Param("'cache': the fast path (decoded once, augmented on the GPU)", choices=['fastai', 'cache'])=None,
+              runs:Param("repeat with seeds seed, seed+1, ...", _num(Count))=1, tta:Param("also measure accuracy with test-time augmentation", store_true)=False,
+              out:Param("append result records to this JSON-lines file")=None,
+              checkpoints:Param("folder for a checkpoint after every epoch (default: checkpoints/ beside --out)")=None,
+              no_resume:Param("start again even if an interrupted run left a checkpoint", store_true)=False,
+              workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num(Whole))=None,
+              export:Param("save the model of the last run here with `learn.export()`, for `imagenette-sota predict`")=None,
+              quick:Param("smoke run: 20 images per class, 64 px, <= 2 epochs; not a result", store_true)=False):
+    "train a named recipe and print its result record"
+    kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None)
+    r = get_recipe(recipe, scale=scale or default_scale(), **{k: v for k, v in kw.items() if v is not None})
+    try: data = find_data(r.dataset, data)  # before anything is printed: a missing dataset is the first line
     except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None
-    note = None
-    if a.quick:
-        recipe, note = quick_recipe(recipe), 'smoke run (--quick)'
-        print(f"SMOKE RUN (--quick): {recipe.n_per_class} images per class, {recipe.size} px, {recipe.epochs} epoch(s). "
+    if quick:
+        r = quick_recipe(r)
+        print(f"SMOKE RUN (--quick): {r.n_per_class} images per class, {r.size} px, {r.epochs} epoch(s). "
               "This checks that everything works; its accuracy is not a result.", flush=True)
-    recs, tty = [], sys.stdout.isatty()
-    ckpts = a.checkpoints or (Path(a.out).parent/'checkpoints' if a.out else None)
-    for i in range(a.runs):
-        try: rec, learn = train(recipe.replace(seed=recipe.seed + i), data=data, out=a.out, num_workers=a.workers, note=note, return_learner=True,
-                                progress=tty, cbs=None if tty else [_print_epochs()], checkpoints=ckpts, resume=not a.no_resume)
-        except RecordNotSaved as e:  # the result reaches the user even when the results file cannot take it
-            print(json.dumps({k: v for k, v in e.record.items() if k != 'epoch_log'}, default=str)); print(_summary(e.record), flush=True)
-            raise
+    ckpts, tty, accs = checkpoints or (Path(out).parent/'checkpoints' if out else None), sys.stdout.isatty(), []
+    for i in range(runs):
+        try: rec, learn = train(r.replace(seed=r.seed + i), data=data, out=out, num_workers=workers, checkpoints=ckpts, resume=not no_resume,
+                                       note='smoke run (--quick)' if quick else None, return_learner=True, progress=tty, cbs=None if tty else [PrintEpochs()])
+        except RecordNotSaved as e: _show(e.record); raise  # the result reaches the user even when the results file cannot take it
         if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
-        recs.append(rec)
-        print(json.dumps({k: v for k, v in rec.items() if k != 'epoch_log'}, default=str))
-        print(_summary(rec), flush=True)
-    if a.runs > 1:
-        accs = [r['accuracy'] for r in recs]
-        print(f"{recipe.name}: top-1 over {a.runs} runs: {statistics.mean(accs):.4f} ± {statistics.stdev(accs):.4f} (mean ± sd)")
-    if a.out: print(f"appended {len(recs)} record(s) to {a.out}")
-    if a.export:
+        _show(rec); accs.append(rec['accuracy'])
+    if runs > 1: print(f"{r.name}: top-1 over {runs} runs: {statistics.mean(accs):.4f} ± {statistics.stdev(accs):.4f} (mean ± sd)")
+    if out: print(f"appended {runs} record(s) to {out}")
+    if export:
         learn.remove_cbs([cb for cb in learn.cbs if not type(cb).__module__.startswith('fastai')])  # run-time helpers, not the model
-        learn.export(Path(a.export).absolute()); print(f"exported the model of the last run to {a.export}")
-    if a.quick: print("SMOKE RUN (--quick): not a result.")
+        learn.export(Path(export).absolute()); print(f"exported the model of the last run to {export}")
+    if quick: print("SMOKE RUN (--quick): not a result.")
 
-def _predict(a):
+# %% ../nbs/80_cli.ipynb #0a8b4d52
+def recipes_cmd():
+    "list the named recipes"
+    base = vars(RECIPES['chapter-baseline'])
+    for n, r in RECIPES.items():
+        d = {k: v for k, v in vars(r).items() if k != 'name' and v != base[k]}
+        print(f"{n:22s} " + (', '.join(f'{k}={v}' for k, v in d.items()) or '(the chapter baseline: xresnet50, 224 px, 5 epochs, one cycle, lr 3e-3)'))
+
+def predict_cmd(model:Param("a file written by `learn.export()`"), images:Param("image files", nargs='+'),
+                top:Param("how many classes to show per image", _num(Count))=3):
+    "the top classes of image files, by an exported model"
     with warnings.catch_warnings():  # fastai's note that pickles can run code: the user named this file
         warnings.filterwarnings('ignore', message='load_learner')
-        learn = load_model(a.model)
-    for fn in a.images:
+        learn = load_model(model)
+    for fn in images:
         if not Path(fn).is_file(): raise FileNotFoundError(f"No such image file: {fn}")
-        print(f"{fn}: " + ' | '.join(f"{name} {p:.3f}" for name, p in predict_file(learn, fn, top=a.top)), flush=True)
+        print(f"{fn}: " + ' | '.join(f"{name} {p:.3f}" for name, p in predict_file(learn, fn, top=top)), flush=True)
 
-def _recipes():
-    base = asdict(RECIPES['chapter-baseline'])
-    for n, r in RECIPES.items():
-        d = {k: v for k, v in asdict(r).items() if k != 'name' and v != base[k]}
-        print(f"{n:22s} " + (', '.join(f'{k}={v}' for k, v in d.items()) or '(the chapter baseline: xresnet50, 224 px, 5 epochs, one cycle, lr 3e-3)'))
+def table_cmd(files:Param("results files, folders or glob patterns", nargs='*', opt=False)='results/*.jsonl',
+              include_smoke:Param("also count smoke runs (--quick)", store_true)=False):
+    "the results table of saved result records"
+    print(format_table(results_table(files, include_smoke=include_smoke)))
+
+# %% ../nbs/80_cli.ipynb #9e1d5f38
+COMMANDS = dict(train=train_cmd, recipes=recipes_cmd, predict=predict_cmd, table=table_cmd)  # `imagenette-sota NAME` calls `COMMANDS[NAME]`
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")  # one line
+
+def parser():
+    "The `imagenette-sota` argument parser: a subcommand per function of `COMMANDS`, its options read by `anno_parser`"
+    p = _Parser(prog='imagenette-sota', description="Train the fastai book's chapter 7 recipes on Imagenette.")
+    sub = p.add_subparsers(dest='cmd', required=True, title='commands', metavar='COMMAND', parser_class=_Parser)
+    for name, f in COMMANDS.items():
+        fp = anno_parser(f)
+        for a in fp._actions: a.option_strings = [o.replace('_', '-') for o in a.option_strings]  # --no-resume, not --no_resume
+        sub.add_parser(name, parents=[fp], add_help=False, help=f.__doc__, description=f.__doc__, formatter_class=fp.formatter_class)
+    return p
 
 # %% ../nbs/80_cli.ipynb #dbc2b520
 def one_line(e:Exception) -> str:
     "`e`'s message on one line: a list of bad files becomes its first entry and a count"
     first, *rest = [l.strip() for l in str(e).splitlines() if l.strip()] or [type(e).__name__]
-    if not rest: return first
-    more = f" and {len(rest)-1} more" if len(rest) > 1 else ''
-    return f"{first.rstrip(':')}: {rest[0]}{more}"
+    return f"{first.rstrip(':')}: {rest[0]}" + (f" and {len(rest)-1} more" if len(rest) > 1 else '') if rest else first
 
 # %% ../nbs/80_cli.ipynb #52a5297c
 def main(argv:list=None # Arguments; default: `sys.argv[1:]`
-        ) -> int: # Exit status
-    "Entry point of the `imagenette-sota` command"
+        ) -> int: # Exit status: 0, 2 on bad input or an error, 130 on Ctrl-C
+    "Entry point of the `imagenette-sota` command: `imagenette-sota CMD OPTIONS` calls `COMMANDS[CMD]` with the options"
     argv = sys.argv[1:] if argv is None else list(argv)
     for s in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped, never as a UnicodeEncodeError
         if hasattr(s, 'reconfigure'): s.reconfigure(errors='backslashreplace')
     if not argv: parser().print_help(); return 0
-    if argv[:1] == ['table']:  # `imagenette-sota table [FILES] [--include-smoke]`: the results page's own parser
-        return table_main(argv[1:])
-    a = parser().parse_args(argv)
+    kw = vars(parser().parse_args(argv))
+    f = COMMANDS[kw.pop('cmd')]; kw.pop('pdb'); kw.pop('xtra')  # fastcore's debugging options, not the command's
     try:
         with warnings.catch_warnings():  # the library's notes (e.g. a cache rebuilt) as one line each
-            warnings.showwarning = lambda msg, *args, **kw: print(f"imagenette-sota: warning: {msg}", file=sys.stderr)
-            if a.cmd == 'recipes': _recipes()
-            elif a.cmd == 'predict': _predict(a)
-            else: _train(a)
+            warnings.showwarning = lambda msg, *args, **k: print(f"imagenette-sota: warning: {msg}", file=sys.stderr)
+            f(**kw)
     except KeyboardInterrupt:
         print("imagenette-sota: interrupted", file=sys.stderr); return 130
     except (ValueError, OSError) as e:   # bad settings, missing or broken data, unwritable output

@@ -13,16 +13,11 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 from .train import Pieces
 
 # %% auto #0
-__all__ = ['world_size', 'scaled', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx', 'setup_device', 'on_processes']
+__all__ = ['scaled', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx', 'on_processes']
 
 # %% ../nbs/85_distributed.ipynb #3ce35af7
-def world_size() -> int:
-    "How many processes train together (1 when not launched by `torchrun`/`accelerate launch`)"
-    return max(num_distrib(), 1)
-
-def scaled(recipe, n:int=None):
-    "`recipe` as it runs on `n` processes (default: this run's): per-process `bs` kept, learning rates times `n`"
-    n = n or world_size()
+def scaled(recipe, n:int):
+    "`recipe` as it runs on `n` processes: per-process `bs` kept, learning rates times `n`"
     return recipe if n == 1 else recipe.replace(lr=recipe.lr*n, ft_lr=recipe.ft_lr*n)
 
 # %% ../nbs/85_distributed.ipynb #8b49e30d
@@ -46,7 +41,7 @@ class DDPTrainer(DistributedTrainer):
 @contextmanager
 def distributed_ctx(learn:Learner):
     "Train `learn` with DDP when launched on several processes (GPUs: nccl, SyncBatchNorm; CPUs: gloo); else do nothing"
-    if world_size() == 1: yield learn; return
+    if num_distrib() <= 1: yield learn; return
     cuda = torch.cuda.is_available()
     cb = DDPTrainer(sync_bn=cuda, cpu=not cuda)
     learn.add_cb(cb)
@@ -57,13 +52,10 @@ def distributed_ctx(learn:Learner):
         if rank_distrib() and not hasattr(learn, 'progress'): learn.add_cb(ProgressCallback())
 
 # %% ../nbs/85_distributed.ipynb #bbdc5253
-def setup_device():
-    "On a GPU machine, give each process its own GPU (`LOCAL_RANK`) before any tensor is made"
-    if torch.cuda.is_available() and world_size() > 1: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-
 def on_processes(recipe, n:int):
-    "`train`'s piece for `n` > 1 processes: each process on its own device, and `recipe` as it runs there (`scaled`)"
-    setup_device(); return scaled(recipe, n)
+    "`train`'s piece for `n` > 1 processes: each process on its own GPU (`LOCAL_RANK`) before any tensor is made, and `recipe` as it runs there"
+    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    return scaled(recipe, n)
 
 # %% ../nbs/85_distributed.ipynb #bbdc525f
 # The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own

@@ -12,12 +12,12 @@ import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import *
 from .data import *
-from .data import _pos_int, MIN_SIZE
+from .checks import *
 from .train import Pieces, Recipe
 
 # %% auto #0
 __all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'rrc_valid_scale',
-           'get_fast_dls', 'ChannelsLast', 'fast_settings', 'cache_dls', 'add_fast_settings']
+           'get_fast_dls', 'fast_settings', 'cache_dls', 'add_fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 def _fingerprint(path, files, presize):
@@ -52,7 +52,7 @@ class ImageCache:
                  cache_dir:str|Path=None, # Default: `cache_dir_for(path)`
                  max_workers:int=None, # Decoding threads; default: number of CPUs
                  progress:bool=True): # Show a progress bar while building
-        _pos_int('presize', presize)
+        check_arg('presize', presize, Count)
         self.path, self.presize, self.max_workers, self.progress = Path(path), presize, max_workers, progress
         check_layout(self.path)
         self.files = list(SubsetItems(n_per_class=n_per_class)(self.path))
@@ -225,21 +225,15 @@ def get_fast_dls(bs:int=64, # Batch size
     return dls
 
 # %% ../nbs/65_fastpath.ipynb #3777ecb8
-class ChannelsLast(Callback):
-    "Feed the model channels-last inputs (its weights are converted by `fast_settings`)"
-    order = MixedPrecision.order - 1
-    def before_batch(self): self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in self.xb)
-
 def fast_settings(learn:Learner, # Learner to adapt, in place
                   bf16:bool=True, # bf16 autocast
-                  channels_last:bool=True, # channels-last weights and inputs
+                  channels_last:bool=True, # channels-last weights (fastai's `ChannelsLast` callback)
                   compile:bool=False # `torch.compile` the model (a one-time cost, reported by the benchmark)
                  ) -> Learner:
     "bf16, channels-last and `torch.compile` on CUDA; the learner unchanged on the CPU"
     if not torch.cuda.is_available(): return learn
     if bf16: learn.to_bf16()
-    if channels_last:
-        learn.model = learn.model.to(memory_format=torch.channels_last); learn.add_cb(ChannelsLast())
+    if channels_last: learn.to_channelslast(use_amp=False)
     if compile: learn.model = torch.compile(learn.model)
     return learn
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from fastai.vision.all import *
 from .data import *
+from .checks import *
 from .fastpath import CacheDataLoaders
 
 # %% auto #0

@@ -4,14 +4,11 @@
 
 # %% ../nbs/20_normalization.ipynb #c2659e08
 from __future__ import annotations
-import json, subprocess, sys
-from pathlib import Path
-
 from fastai.vision.all import *
 from .data import *
 
 # %% auto #0
-__all__ = ['norm_stats', 'predict_in_fresh_process']
+__all__ = ['norm_stats']
 
 # %% ../nbs/20_normalization.ipynb #6cfa0a67
 def norm_stats(o # A `DataLoaders`, a `TfmdDL` or a `Learner`
@@ -28,30 +25,3 @@ def norm_stats(o # A `DataLoaders`, a `TfmdDL` or a `Learner`
         found.append((tensor(n.mean).flatten().tolist(), tensor(n.std).flatten().tolist()))
     if any(f != found[0] for f in found): raise ValueError(f"The loaders normalize differently: {found}")
     return found[0]
-
-# %% ../nbs/20_normalization.ipynb #7e32118b
-_PREDICT = """
-import json, sys, warnings
-from pathlib import Path
-warnings.simplefilter('ignore')
-from fastai.learner import load_learner
-learn = load_learner(sys.argv[1])
-with learn.no_bar(): cls, idx, probs = learn.predict(Path(sys.argv[2]))
-print('RESULT ' + json.dumps([str(cls), float(probs[idx])]))
-"""
-
-def predict_in_fresh_process(export_file:str|Path, # A file written by `learn.export`
-                             image_file:str|Path, # An image to classify
-                             timeout:float=600, # Seconds before the child process is killed
-                             cwd:str|Path=None # Working directory of the child process; default: this one's
-                            ) -> tuple: # (class name, its probability)
-    "`load_learner(export_file).predict(image_file)` in a new Python process that shares nothing with this one"
-    for f in (export_file, image_file):
-        if not Path(f).is_file(): raise FileNotFoundError(f"No such file: {f}")
-    r = subprocess.run([sys.executable, '-c', _PREDICT, str(Path(export_file).resolve()), str(Path(image_file).resolve())],
-                       capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    res = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
-    if r.returncode or not res:
-        raise RuntimeError(f"Prediction in a fresh process failed (exit code {r.returncode}):\n{r.stderr[-3000:]}")
-    cls, p = json.loads(res[-1][len('RESULT '):])
-    return cls, p

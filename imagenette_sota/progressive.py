@@ -37,16 +37,13 @@ def get_image_size(dl:TfmdDL, # A `DataLoader` (or `DataLoaders`: its training l
     return _as_size(getattr(t, '_built_size', t.size) if initial else t.size)
 
 # %% ../nbs/30_progressive.ipynb #070e278b
-def _is_int(v): return not isinstance(v, bool) and isinstance(v, (int, np.integer))
-def _is_pos_int(v): return _is_int(v) and v >= MIN_SIZE
-
 def set_image_size(dls:DataLoaders, # Every loader of it is changed
                    size:int|tuple # New image size in pixels: an int (square), or (height, width)
                   ):
     "Set the image size produced by the batch transforms of every loader of `dls`, remembering the size it was built with"
     hw = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
-    if len(hw) != 2 or not all(_is_pos_int(o) for o in hw):
-        raise ValueError(f"An image size must be a whole number of at least {MIN_SIZE} pixels (or a pair of them), got {size!r}")
+    if len(hw) != 2: raise ValueError(f"An image size is a whole number of pixels, or a pair of them, got {size!r}")
+    for o in hw: check_arg('An image size', o, Pixels)
     for i,dl in enumerate(dls.loaders):
         try: tfms = size_tfms(dl)
         except ValueError as e: raise ValueError(f"Loader {i} ({'train' if i == 0 else 'valid' if i == 1 else i}): {e}") from None
@@ -57,13 +54,9 @@ def set_image_size(dls:DataLoaders, # Every loader of it is changed
 
 # %% ../nbs/30_progressive.ipynb #435625dc
 def _check_schedule(schedule):
-    if not isinstance(schedule, dict): raise TypeError(f"schedule must be a dict {{epoch: size}}, got {type(schedule).__name__}")
-    if not schedule: raise ValueError("schedule is empty: give at least one {epoch: size}, e.g. {0: 64, 2: 96, 4: 128}")
-    for e,s in schedule.items():
-        if not (_is_int(e) and e >= 0):
-            raise ValueError(f"schedule epochs must be non-negative whole numbers (0 is the first epoch), got {e!r}")
-        if not _is_pos_int(s):
-            raise ValueError(f"schedule sizes must be whole numbers of at least {MIN_SIZE} pixels, got {s!r} for epoch {e}")
+    if not isinstance(schedule, dict) or not schedule:
+        raise ValueError(f"schedule must be a dict {{epoch: size}} with at least one entry, e.g. {{0: 64, 2: 96, 4: 128}}, got {schedule!r}")
+    for e,s in schedule.items(): check_arg('A schedule epoch (0 is the first)', e, Whole); check_arg(f'The size for epoch {e}', s, Pixels)
     return {int(e): int(s) for e,s in sorted(schedule.items())}
 
 # %% ../nbs/30_progressive.ipynb #eb5689f9

@@ -4,55 +4,45 @@
 
 # %% ../nbs/15_results.ipynb #394aa7f2
 from __future__ import annotations
-import argparse, glob, json, math, statistics, sys
+import glob, json, math
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from dataclasses import asdict
-from .train import RECIPES, at_scale, load_records, _numbered_records
+from .train import RECIPES, at_scale, _numbered_records
 
 # %% auto #0
-__all__ = ['COLUMNS', 'HOW_TO_RUN', 'SCALE_TITLES', 'read_results', 'results_table', 'effects', 'loader_comparison',
-           'format_table', 'plot_epochs', 'plot_bars', 'plot_time_accuracy', 'table_main', 'readme_results',
-           'readme_bench', 'results_for']
+__all__ = ['COLUMNS', 'read_results', 'results_table', 'effects', 'loader_comparison', 'format_table', 'plot_epochs', 'plot_bars',
+           'plot_time_accuracy', 'results_for']
 
 # %% ../nbs/15_results.ipynb #0eeaa26c
-def _is_pattern(s): return any(c in s for c in '*?[')
-
 def _files(item):
-    "The results files that `item` (a path, a folder or a glob pattern) names, sorted"
+    "The results files that `item` (a path, a folder or a glob pattern) names, sorted; an error if it names none"
     s = str(item)
-    if _is_pattern(s):
-        fns = sorted(glob.glob(s, recursive=True))
-        if not fns: raise FileNotFoundError(f"No results files match {s}")
-        return fns
-    p = Path(s)
-    if p.is_dir():
-        fns = sorted(p.glob('*.jsonl'))
-        if not fns: raise FileNotFoundError(f"No *.jsonl results files in {s}")
-        return fns
-    if not p.exists(): raise FileNotFoundError(f"No such results file: {s}")
-    return [p]
+    if fns := sorted(Path(s).glob('*.jsonl') if Path(s).is_dir() else glob.glob(s, recursive=True)): return fns
+    raise FileNotFoundError(f"No *.jsonl results files in {s}" if Path(s).is_dir() else
+                            f"No results files match {s}" if any(c in s for c in '*?[') else f"No such results file: {s}")
 
-_NUM, _STR, _NULL = (int, float), (str,), (type(None),)
-_FIELDS = dict(status=_STR, accuracy=_NUM+_NULL, tta_accuracy=_NUM+_NULL, fit_seconds=_NUM+_NULL, tta_seconds=_NUM+_NULL, epochs=(int,)+_NULL, size=(int,)+_NULL,
-               world_size=(int,)+_NULL, accuracy_per_epoch=(list,)+_NULL, seconds_per_epoch=(list,)+_NULL, scale=_STR+_NULL, dataset=_STR+_NULL,
-               split=_STR+_NULL, device_name=_STR+_NULL, torch=_STR+_NULL, fastai=_STR+_NULL, python=_STR+_NULL, note=_STR+_NULL)  # what the tables read
+def _is(v, t=float): return isinstance(v, (int, float) if t is float else t) and not isinstance(v, bool)  # a number: 3 is one, JSON's true is not
+
+_TYPES = dict(accuracy=float, tta_accuracy=float, fit_seconds=float, tta_seconds=float, epochs=int, size=int, world_size=int, accuracy_per_epoch=list,
+              seconds_per_epoch=list, **dict.fromkeys(['scale', 'dataset', 'split', 'device_name', 'torch', 'fastai', 'python', 'note'], str))  # may be null
 
 def _check(rec, where):
-    "`rec` if it is a result record whose fields have the types the tables need; else a one-line error at `where`"
-    if not isinstance(rec, dict) or not isinstance(rec.get('recipe'), dict) or 'status' not in rec or not isinstance(rec['recipe'].get('name'), str):
-        raise ValueError(f"{where}: not a result record (it needs 'recipe' with a 'name', and 'status')")
-    if rec.get('status') == 'complete' and not isinstance(rec.get('accuracy'), _NUM): raise ValueError(f"{where}: a complete record without a numeric 'accuracy' (it has {rec.get('accuracy')!r})")
-    for k,types in _FIELDS.items():
+    "`rec` if it is a result record whose fields have the types the tables read; else a one-line error at `where`"
+    def bad(why): raise ValueError(f"{where}: {why}")
+    if not (isinstance(rec, dict) and isinstance(rec.get('status'), str)
+            and isinstance(rec.get('recipe'), dict) and isinstance(rec['recipe'].get('name'), str)): bad("not a result record (it needs 'recipe' with a 'name', and 'status')")
+    if rec['status'] == 'complete' and not _is(rec.get('accuracy')):
+        bad(f"a complete record without a numeric 'accuracy' (it has {rec.get('accuracy')!r})")
+    for k, types in _TYPES.items():
         v = rec.get(k)
-        if k in rec and (isinstance(v, bool) or not isinstance(v, types)):
-            raise ValueError(f"{where}: field {k!r} is {v!r} ({type(v).__name__}), not {' or '.join('null' if t is type(None) else t.__name__ for t in types)}")
-    for k in ('accuracy_per_epoch', 'seconds_per_epoch'):
-        if any(isinstance(v, bool) or not isinstance(v, _NUM+_NULL) for v in rec.get(k) or []): raise ValueError(f"{where}: field {k!r} holds a value that is not a number")
-    if rec.get('accuracy') is not None and not 0 <= rec['accuracy'] <= 1: raise ValueError(f"{where}: accuracy {rec['accuracy']!r} is not a fraction in [0, 1]")
+        if v is not None and not _is(v, types): bad(f"field {k!r} is {v!r}, not {'a number' if types is float else types.__name__}")
+        if types is list and not all(x is None or _is(x) for x in v or []): bad(f"field {k!r} holds a value that is not a number")
+    if rec.get('accuracy') is not None and not 0 <= rec['accuracy'] <= 1: bad(f"accuracy {rec['accuracy']!r} is not a fraction in [0, 1]")
     return rec
 
 def read_results(*files_or_records # Paths, folders, glob patterns, records (dicts) or lists of any of them
@@ -62,239 +52,166 @@ def read_results(*files_or_records # Paths, folders, glob patterns, records (dic
     for item in files_or_records:
         if isinstance(item, dict): res.append(_check(item, 'record'))
         elif isinstance(item, (list, tuple)): res += read_results(*item)
-        else:
-            for fn in _files(item):
-                res += [_check(r, f"{fn}:{i}") for i,r in _numbered_records(fn)]
+        else: res += [_check(r, f"{fn}:{i}") for fn in _files(item) for i,r in _numbered_records(fn)]
     return res
 
 # %% ../nbs/15_results.ipynb #6d424c0a
-_NOT_KEY = ('name', 'seed', 'tta', 'dataset', 'scale')    # recipe fields in which repeats of one experiment may differ
+_NOT_KEY = ('name', 'seed', 'tta', 'dataset', 'scale')  # recipe fields in which repeats of one experiment may differ
+_KEY = ['recipe', 'scale', 'dataset', 'split', 'size (px)', 'epochs', 'hardware', 'world size', 'torch', 'fastai', 'recipe settings']
+_RUN = _KEY + ['status', 'acc', 'tta', 'fit', 'curve']  # a run's columns: its experiment, then what it measured
 
+def _j(v): return json.dumps(v, sort_keys=True, default=str)
+def _is_smoke(r): return str(r.get('note') or '').startswith('smoke run')
+def _nan(v, scale=1): return np.nan if v is None else scale*v
+
+def _run(r):
+    "Record `r` as a row: what makes it a repeat of an experiment (`_KEY`), then what it measured"
+    rc, done, n = r['recipe'], r['status'] == 'complete', r.get('world_size') or 1
+    two = bool(rc.get('ft_epochs'))  # the book's two-stage recipe: `fine_tune`'s frozen epoch, then `ft_epochs` at `ft_size`
+    planned = rc.get('epochs', 0) + (rc['ft_epochs'] + 1 if two else 0)
+    return {'recipe': rc['name'], 'scale': r.get('scale') or rc.get('scale') or 'gpu', 'dataset': r.get('dataset'),
+            'split': r.get('split', rc.get('split')), 'size (px)': r.get('size') or rc.get('ft_size' if two else 'size'),
+            'epochs': r['epochs'] if done and r.get('epochs') is not None else planned,
+            'hardware': f"{r.get('device_name')}" + (f" × {n}" if n > 1 else ''), 'world size': n, 'torch': r.get('torch'),
+            'fastai': r.get('fastai'), 'recipe settings': _j({k: v for k,v in rc.items() if k not in _NOT_KEY}), 'status': r['status'],
+            'acc': _nan(r.get('accuracy') if done else None, 100), 'tta': _nan(r.get('tta_accuracy'), 100),
+            'fit': _nan(r.get('fit_seconds')), 'curve': r.get('accuracy_per_epoch')}
+
+# %% ../nbs/15_results.ipynb #c4d2a9e2
 def _shown(settings):
     "Recipe fields that the table's own columns already show (size and epochs only without a second stage)"
     return {'split'} | (set() if settings.get('ft_epochs') else {'size', 'epochs'})
 
-def _j(v): return json.dumps(v, sort_keys=True, default=str)
+def _labels(groups):
+    "Each group's recipe name and, in brackets, whatever tells it apart from the other groups of that name"
+    if groups.empty: return []
+    fields = [{k: f"{k}={v}" for k,v in s.items() if k not in _shown(s)} for s in groups['recipe settings'].map(json.loads)]
+    recipe = pd.DataFrame(fields, index=groups.index).sort_index(axis=1)
+    text = pd.concat([groups.scale.map('{} scale'.format), groups.dataset, groups.split, groups['size (px)'].map('{} px'.format),
+                      groups.epochs.map(lambda n: f"{n} epoch{'' if n == 1 else 's'}"), recipe, groups.hardware,
+                      groups.torch.map('torch {}'.format), groups.fastai.map('fastai {}'.format)], axis=1)
+    differs = text.where(text.groupby(groups.recipe).transform('nunique', dropna=False) > 1)  # the rest becomes NaN
+    return [name + (f" ({', '.join(d.dropna())})" if d.notna().any() else '') for name, (_,d) in zip(groups.recipe, differs.iterrows())]
 
-def _is_smoke(r): return str(r.get('note') or '').startswith('smoke run')
+def _deviations(groups):
+    "Each group's recipe settings that differ from the named recipe in `RECIPES` at its scale, or else from the first group of its name"
+    first = groups.groupby('recipe')['recipe settings'].transform('first')
+    def dev(name, scale, s, ref):
+        s, ref = json.loads(s), asdict(at_scale(RECIPES[name], scale)) if name in RECIPES else json.loads(ref)
+        return ', '.join(f"{k}={v}" for k,v in s.items() if k not in _shown(s) and _j(v) != _j(ref.get(k)))
+    return [dev(*a) for a in zip(groups.recipe, groups.scale, groups['recipe settings'], first)]
 
-def _scale(r): return r.get('scale') or r['recipe'].get('scale') or 'gpu'
-
-def _before_fix(r):
-    "Made before the presize and progressive-resizing fixes (no `presize` field) with a recipe they changed"
-    rc = r['recipe']
-    return 'presize' not in r and bool(rc.get('progressive') or rc.get('ft_epochs') or rc.get('loader') == 'cache')
-
-def _epochs(r):
-    "Epochs trained (finished run) or planned (unfinished run)"
-    if r['status'] == 'complete' and r.get('epochs') is not None: return r['epochs']
-    rc = r['recipe']
-    return rc.get('epochs', 0) + (rc['ft_epochs'] + 1 if rc.get('ft_epochs') else 0)
-
-def _size(r):
-    rc = r['recipe']
-    return r.get('size') or (rc.get('ft_size') if rc.get('ft_epochs') else rc.get('size'))
-
-def _key(r):
-    rc = r['recipe']
-    settings = json.dumps({k:v for k,v in rc.items() if k not in _NOT_KEY}, sort_keys=True, default=str)
-    return (rc['name'], _scale(r), r.get('dataset'), r.get('split', rc.get('split')), _size(r), _epochs(r),
-            r.get('device_name'), r.get('world_size') or 1, r.get('torch'), r.get('fastai'), settings)
-
-def _hardware(device_name, world_size):
-    return f"{device_name} × {world_size}" if world_size and world_size > 1 else str(device_name)
-
-def _describe(g):
-    "What identifies group `g`, as {field: text}"
-    s, n = json.loads(g['settings']), g['epochs']
-    d = dict(scale=f"{g['scale']} scale", dataset=g['dataset'], split=g['split'], size=f"{g['size']} px", epochs=f"{n} epoch{'' if n == 1 else 's'}")
-    d.update({f'recipe.{k}': f"{k}={v}" for k,v in s.items() if k not in _shown(s)})
-    d.update(hardware=_hardware(g['device_name'], g['world_size']), torch=f"torch {g['torch']}", fastai=f"fastai {g['fastai']}")
-    return d
-
-def _differences(groups):
-    "For each group, what tells it apart from the other groups with the same recipe name"
-    res = []
-    for g in groups:
-        same = [_describe(o) for o in groups if o['name'] == g['name']]
-        res.append({k:v for k,v in _describe(g).items() if len({_j(s.get(k)) for s in same}) > 1})
-    return res
-
-def _deviations(g, groups):
-    "Recipe settings of `g` that differ from the named recipe in `RECIPES`, or else from the first group of its name"
-    s = json.loads(g['settings'])
-    ref = asdict(at_scale(RECIPES[g['name']], g['scale'])) if g['name'] in RECIPES else json.loads(next(o for o in groups if o['name'] == g['name'])['settings'])
-    return ', '.join(f"{k}={v}" for k,v in s.items() if k not in _shown(s) and _j(v) != _j(ref.get(k)))
-
-def _order(name): return list(RECIPES).index(name) if name in RECIPES else len(RECIPES)
-
-def _groups(records, include_smoke=False):
-    "Records grouped into experiments, in the chapter's order; the numbers of smoke runs and of pre-fix records left out"
+def _runs(records, include_smoke=False):
+    "One row per run, `group` numbering experiments in the chapter's order, with `label` and `settings`; and notes on the runs left out"
+    runs = pd.DataFrame([_run(r) for r in records if include_smoke or not _is_smoke(r)], columns=_RUN)
+    runs['group'] = runs.groupby(_KEY, sort=False, dropna=False).ngroup()  # numbered as first seen
+    order = runs.recipe.map({name: i for i,name in enumerate(RECIPES)}).fillna(len(RECIPES))  # other recipes last, as first seen
+    runs = runs.assign(gpu=runs.scale != 'cpu', order=order, seen=pd.factorize(runs.recipe)[0]).sort_values(['gpu', 'order', 'seen', 'group'], kind='stable')
+    runs['group'], runs['done'] = pd.factorize(runs.group)[0], runs.status == 'complete'
+    groups = runs.drop_duplicates('group').set_index('group')
+    finished = runs.groupby('group').done.any()
+    groups['label'] = _labels(groups)  # an unfinished experiment is told apart from all the others,
+    groups.loc[finished, 'label'] = _labels(groups[finished])  # a finished one from the other finished ones
+    groups.loc[finished, 'settings'] = _deviations(groups[finished])
+    notes = [f"No finished run of {g.label}: " + ', '.join(f"{n} {s}" for s,n in Counter(runs.status[runs.group == i]).items()) + '.'
+             for i,g in groups[~finished].iterrows()]
     smoke = 0 if include_smoke else sum(map(_is_smoke, records))
-    old = sum(map(_before_fix, records))
-    groups = {}
-    for r in records:
-        if (_is_smoke(r) and not include_smoke) or _before_fix(r): continue
-        k = _key(r)
-        if k not in groups:
-            groups[k] = dict(zip(('name','scale','dataset','split','size','epochs','device_name','world_size','torch','fastai','settings'), k),
-                             complete=[], incomplete=[])
-        groups[k]['complete' if r['status'] == 'complete' else 'incomplete'].append(r)
-    first = {n: i for i,n in reversed(list(enumerate(g['name'] for g in groups.values())))}
-    gs = sorted(groups.values(), key=lambda g: (g['scale'] != 'cpu', _order(g['name']), first[g['name']]))  # stable: first seen first within a recipe
-    done = [g for g in gs if g['complete']]
-    for sub in (done, gs):  # finished groups are told apart from each other; the others from all groups
-        for g,diff in zip(sub, _differences(sub)):
-            if 'label' in g: continue
-            g['label'], g['differs'] = g['name'] + (f" ({', '.join(diff.values())})" if diff else ''), _deviations(g, sub)
-    return gs, smoke, old
+    if smoke: notes.append(f"{smoke} smoke run{'s' if smoke > 1 else ''} (`--quick`) left out: they check the pipeline, they are not results.")
+    return runs.join(groups[['label', 'settings']], on='group'), notes
 
-# %% ../nbs/15_results.ipynb #9e77344d
-def _mean_sd(xs):
-    "Mean and sample sd (n-1) of `xs`; sd is NaN for a single value, both are NaN for none"
-    if not xs: return math.nan, math.nan
-    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else math.nan)
-
-def _pm(m, sd):
-    if math.isnan(m): return ''
-    return f"{m:.2f} ± {'—' if math.isnan(sd) else f'{sd:.2f}'} %"
-
-# %% ../nbs/15_results.ipynb #1b7dd7cb
+# %% ../nbs/15_results.ipynb #e7d2d2a1
 COLUMNS = ['recipe', 'scale', 'settings', 'dataset', 'split', 'size (px)', 'epochs', 'runs', 'top-1 mean (%)', 'top-1 sd (%)',
            'top-1', 'TTA runs', 'TTA mean (%)', 'TTA sd (%)', 'TTA top-1', 'TTA gain mean (points)', 'TTA gain sd (points)', 'fit seconds (mean)', 'loader', 'hardware',
            'world size', 'torch', 'fastai', 'not complete']
 
-# %% ../nbs/15_results.ipynb #e7d2d2a1
+def _pm(m, sd): return '' if math.isnan(m) else f"{m:.2f} ± {'—' if math.isnan(sd) else f'{sd:.2f}'} %"  # mean ± sd as text
+
 def results_table(*files_or_records, # Paths, folders, glob patterns or records (see read_results)
                   include_smoke:bool=False # Also count smoke runs (note 'smoke run ...')
-                 ) -> pd.DataFrame: # One row per group of comparable finished runs
+                 ) -> pd.DataFrame: # One row per group of comparable finished runs; `attrs['notes']`: the runs left out
     "Top-1 mean ± sd over runs, per experiment: recipe, scale, dataset copy, split, size, epochs, hardware, versions"
-    gs, smoke, old = _groups(read_results(*files_or_records), include_smoke)
-    done = [g for g in gs if g['complete']]
-    nan = lambda v: math.nan if v is None else v
-    runs = pd.DataFrame([dict(group=i, acc=100*r['accuracy'], tta=100*nan(r.get('tta_accuracy')), fit=nan(r.get('fit_seconds')))
-                         for i,g in enumerate(done) for r in g['complete']], columns=['group', 'acc', 'tta', 'fit'])
-    runs['gain'] = runs.tta - runs.acc  # per run: TTA's gain on the same trained model
-    df = runs.groupby('group').agg(**{'runs': ('acc', 'size'), 'top-1 mean (%)': ('acc', 'mean'), 'top-1 sd (%)': ('acc', 'std'),
+    runs, notes = _runs(read_results(*files_or_records), include_smoke)
+    done = runs[runs.done].assign(gain=lambda d: d.tta - d.acc)  # per run: TTA's gain on the same trained model
+    stats = done.groupby('group').agg(**{'runs': ('acc', 'size'), 'top-1 mean (%)': ('acc', 'mean'), 'top-1 sd (%)': ('acc', 'std'),
         'TTA runs': ('tta', 'count'), 'TTA mean (%)': ('tta', 'mean'), 'TTA sd (%)': ('tta', 'std'),
         'TTA gain mean (points)': ('gain', 'mean'), 'TTA gain sd (points)': ('gain', 'std'), 'fit seconds (mean)': ('fit', 'mean')})
-    df = df.assign(**{'recipe': [g['name'] for g in done], 'scale': [g['scale'] for g in done], 'settings': [g['differs'] for g in done],
-        'dataset': [g['dataset'] for g in done], 'split': [g['split'] for g in done], 'size (px)': [g['size'] for g in done],
-        'epochs': [g['epochs'] for g in done], 'loader': [json.loads(g['settings']).get('loader', 'fastai') for g in done],
-        'hardware': [_hardware(g['device_name'], g['world_size']) for g in done], 'world size': [g['world_size'] for g in done],
-        'torch': [g['torch'] for g in done], 'fastai': [g['fastai'] for g in done], 'not complete': [len(g['incomplete']) for g in done]})
+    df = done.drop_duplicates('group').set_index('group').join(stats)
+    df['not complete'] = (~runs.done).groupby(runs.group).sum().reindex(df.index)
+    df['loader'] = df['recipe settings'].map(lambda s: json.loads(s).get('loader', 'fastai'))
     df['top-1'] = [_pm(m, sd) for m, sd in zip(df['top-1 mean (%)'], df['top-1 sd (%)'])]
     df['TTA top-1'] = [_pm(m, sd) + (f" ({n} of {k} runs)" if 0 < n < k else '')
                        for m, sd, n, k in zip(df['TTA mean (%)'], df['TTA sd (%)'], df['TTA runs'], df['runs'])]
     df = df.reset_index(drop=True).reindex(columns=COLUMNS)
-    df.attrs.update(left_out=[dict(label=g['label'], statuses=[r['status'] for r in g['incomplete']]) for g in gs if not g['complete']],
-                    smoke_left_out=smoke, before_fix_left_out=old)
+    df.attrs['notes'] = notes
     return df
 
 # %% ../nbs/15_results.ipynb #96e0183e
-def _diff(a, b):
-    "(difference of means, its standard error) of two table rows"
-    se = math.sqrt(sum(r['top-1 sd (%)']**2 / r['runs'] for r in (a, b)))
-    return a['top-1 mean (%)'] - b['top-1 mean (%)'], se
-
-def _verdict(d, se): return '' if math.isnan(se) else 'helps' if d > 2*se else 'hurts' if d < -2*se else 'within the spread'
-
 _SAME = ['scale', 'dataset', 'split', 'loader', 'hardware', 'torch', 'fastai']
+
+def _against(a, b, on):
+    "Each row of `a` beside its one match in `b` (same values `on`, suffix `_b`): difference of top-1 means, its standard error, a verdict"
+    m = a.merge(b.drop_duplicates(on, keep=False), on=on, suffixes=('', '_b'))
+    m['delta'] = m['top-1 mean (%)'] - m['top-1 mean (%)_b']
+    m['se'] = np.sqrt((m['top-1 sd (%)']**2 / m.runs + m['top-1 sd (%)_b']**2 / m.runs_b).astype(float))
+    m['verdict'] = np.select([m.se.isna(), m.delta > 2*m.se, m.delta < -2*m.se], ['', 'helps', 'hurts'], 'within the spread')
+    return m
 
 def effects(df:pd.DataFrame, # A table from results_table
             baseline:str='chapter-baseline' # The recipe every row is compared with
            ) -> pd.DataFrame:
     "Each row's top-1 against `baseline` run alike: difference of means (points), its standard error, and a verdict"
-    rows = []
-    for _,r in df.iterrows():
-        b = df[(df.recipe == baseline) & df.settings.isin(['', f"loader={r['loader']}"]) & np.logical_and.reduce([df[c] == r[c] for c in _SAME])]
-        if r['recipe'] == baseline or len(b) != 1: continue
-        d, se = _diff(r, b.iloc[0])
-        rows.append(dict(recipe=r['recipe'], scale=r['scale'], loader=r['loader'], runs=r['runs'], top1=r['top-1'],
-                         delta=d, se=se, verdict=_verdict(d, se)))
-    return pd.DataFrame(rows, columns=['recipe', 'scale', 'loader', 'runs', 'top1', 'delta', 'se', 'verdict'])
+    base = df[(df.recipe == baseline) & ((df.settings == '') | (df.settings == 'loader=' + df.loader))]
+    m = _against(df[df.recipe != baseline], base, _SAME).rename(columns={'top-1': 'top1'})
+    return m[['recipe', 'scale', 'loader', 'runs', 'top1', 'delta', 'se', 'verdict']]
 
 def loader_comparison(df:pd.DataFrame # A table from results_table
                      ) -> pd.DataFrame:
     "Recipes run on both loaders alike: top-1 of each, their difference and standard error, fit times and speed-up"
-    rows, same = [], [c for c in _SAME if c != 'loader'] + ['recipe']
-    for _,c in df[(df.loader == 'cache')].iterrows():
-        s = df[(df.loader == 'fastai') & np.logical_and.reduce([df[k] == c[k] for k in same])]
-        if len(s) != 1: continue
-        s = s.iloc[0]; d, se = _diff(c, s)
-        rows.append(dict(recipe=c['recipe'], scale=c['scale'], runs=f"{s['runs']} + {c['runs']}", stock=s['top-1'], cache=c['top-1'],
-                         delta=d, se=se, verdict=_verdict(d, se), stock_fit_s=s['fit seconds (mean)'],
-                         cache_fit_s=c['fit seconds (mean)'], speedup=s['fit seconds (mean)'] / c['fit seconds (mean)']))
-    return pd.DataFrame(rows, columns=['recipe', 'scale', 'runs', 'stock', 'cache', 'delta', 'se', 'verdict', 'stock_fit_s', 'cache_fit_s', 'speedup'])
+    m = _against(df[df.loader == 'cache'], df[df.loader == 'fastai'], [c for c in _SAME if c != 'loader'] + ['recipe'])
+    m = m.assign(runs=m.runs_b.astype(str) + ' + ' + m.runs.astype(str), stock=m['top-1_b'], cache=m['top-1'], stock_fit_s=m['fit seconds (mean)_b'],
+                 cache_fit_s=m['fit seconds (mean)'], speedup=m['fit seconds (mean)_b'] / m['fit seconds (mean)'])
+    return m[['recipe', 'scale', 'runs', 'stock', 'cache', 'delta', 'se', 'verdict', 'stock_fit_s', 'cache_fit_s', 'speedup']]
 
 # %% ../nbs/15_results.ipynb #37684e35
-_MD = {'recipe': 'recipe', 'scale': 'scale', 'settings': 'settings', 'dataset': 'dataset', 'split': 'split', 'size (px)': 'size (px)',
-       'epochs': 'epochs', 'runs': 'runs', 'top-1': 'top-1 (mean ± sd)', 'TTA top-1': 'top-1 with TTA',
-       'fit seconds (mean)': 'fit time (mean)', 'hardware': 'hardware', 'torch': 'torch', 'fastai': 'fastai',
-       'not complete': 'unfinished runs'}
+_MD = {**{c: c for c in COLUMNS[:8]}, 'top-1': 'top-1 (mean ± sd)', 'TTA top-1': 'top-1 with TTA', 'fit seconds (mean)': 'fit time (mean)',
+       **{c: c for c in ('hardware', 'torch', 'fastai')}, 'not complete': 'unfinished runs'}  # the columns shown, and their headers
+_RIGHT = ('size (px)', 'epochs', 'runs', 'top-1', 'TTA top-1', 'fit seconds (mean)', 'not complete')  # right-aligned columns
+_SHARED = ('scale', 'dataset', 'split', 'hardware', 'torch', 'fastai')  # columns often the same in every row
 
-def _duration(s):
-    if s is None or (isinstance(s, float) and math.isnan(s)): return ''
-    return f"{s:.1f} s" if s < 120 else f"{s/60:.1f} min" if s < 7200 else f"{s/3600:.2f} h"
+def _duration(s): return '' if pd.isna(s) else f"{s:.1f} s" if s < 120 else f"{s/60:.1f} min" if s < 7200 else f"{s/3600:.2f} h"
 
 def _cell(v): return '' if v is None else str(v).replace('|', '\\|').replace('\n', ' ')
-
-def _notes(df):
-    notes = []
-    for o in df.attrs.get('left_out', []):
-        counts = {s: o['statuses'].count(s) for s in dict.fromkeys(o['statuses'])}
-        notes.append(f"No finished run of {o['label']}: " + ', '.join(f"{n} {s}" for s,n in counts.items()) + '.')
-    n = df.attrs.get('smoke_left_out', 0)
-    if n: notes.append(f"{n} smoke run{'s' if n > 1 else ''} (`--quick`) left out: they check the pipeline, they are not results.")
-    n = df.attrs.get('before_fix_left_out', 0)
-    if n: notes.append(f"{n} record{'s' if n > 1 else ''} of progressive-resizing or fast-path runs made before version 0.2 left out: "
-                       "they measured the final accuracy at the wrong size or trained on a smaller presize, so they are not comparable.")
-    return notes
-
-_SHARED = ('scale', 'dataset', 'split', 'hardware', 'torch', 'fastai')  # columns often the same in every row
 
 def format_table(df:pd.DataFrame, # A table from results_table
                  shared_below:bool=False # Columns with one value in every row become one line below the table
                 ) -> str: # GitHub markdown, with notes below the table
     "`df` as a GitHub markdown table, with notes on the runs it leaves out"
-    cols = [c for c in _MD if not (c == 'settings' and not df[c].astype(bool).any())
-                               and not (c == 'not complete' and not (df[c] > 0).any())]
     shared = {c: df[c].iloc[0] for c in _SHARED if shared_below and len(df) > 1 and df[c].nunique() == 1}
-    cols = [c for c in cols if c not in shared]
-    fmt = {'fit seconds (mean)': _duration}
-    lines = ['| ' + ' | '.join(_MD[c] for c in cols) + ' |',
-             '|' + '|'.join('---:' if c in ('size (px)', 'epochs', 'runs', 'top-1', 'TTA top-1', 'fit seconds (mean)', 'not complete') else '---'
-                            for c in cols) + '|']
-    lines += ['| ' + ' | '.join(_cell(fmt.get(c, str)(r[c])) for c in cols) + ' |' for _,r in df.iterrows()]
-    if not len(df): lines = ['(no finished runs)']
+    cols = [c for c in _MD if c not in shared and not (c == 'settings' and not df[c].astype(bool).any())
+                                              and not (c == 'not complete' and not (df[c] > 0).any())]
+    lines = ['| ' + ' | '.join(_MD[c] for c in cols) + ' |', '|' + '|'.join('---:' if c in _RIGHT else '---' for c in cols) + '|']
+    lines += ['| ' + ' | '.join(_cell(_duration(r[c]) if c == 'fit seconds (mean)' else r[c]) for c in cols) + ' |' for _,r in df.iterrows()]
     every = ['Every row: ' + ', '.join(f"{_MD[c]} {v}" for c,v in shared.items()) + '.'] if shared else []
-    return '\n\n'.join(['\n'.join(lines)] + every + _notes(df))  # each note a paragraph of its own
+    return '\n\n'.join(['\n'.join(lines) if len(df) else '(no finished runs)'] + every + df.attrs.get('notes', []))  # each note a paragraph
 
 # %% ../nbs/15_results.ipynb #28a913df
-def _complete_groups(files_or_records, include_smoke):
-    gs = [g for g in _groups(read_results(*files_or_records), include_smoke)[0] if g['complete']]
-    if not gs: raise ValueError("No finished runs to plot")
-    return gs
-
-def _ax(ax, figsize):
-    if ax is None: fig, ax = plt.subplots(figsize=figsize)
-    return ax.figure, ax
+def _finished_runs(files_or_records, include_smoke):
+    runs = _runs(read_results(*files_or_records), include_smoke)[0]
+    if not runs.done.any(): raise ValueError("No finished runs to plot")
+    return runs[runs.done]
 
 def plot_epochs(*files_or_records, # Paths, folders, glob patterns or records (see read_results)
                 include_smoke:bool=False, # Also plot smoke runs
                 ax=None # Axes to draw on; default: a new figure
                ) -> plt.Figure:
     "Validation top-1 after each epoch, one line per experiment: mean over runs, band of ± sd"
-    fig, ax = _ax(ax, (7, 4))
-    for g in _complete_groups(files_or_records, include_smoke):
-        curves = [r['accuracy_per_epoch'] for r in g['complete'] if r.get('accuracy_per_epoch')]
-        n = min(map(len, curves))
-        a = 100*np.array([c[:n] for c in curves], dtype=float)
-        x, m = np.arange(1, n+1), a.mean(0)
-        line, = ax.plot(x, m, marker='o', label=f"{g['label']} (n={len(a)})")
-        if len(a) > 1:
-            sd = a.std(0, ddof=1)
-            ax.fill_between(x, m-sd, m+sd, color=line.get_color(), alpha=0.2, linewidth=0)
+    fig, ax = plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax)
+    for (_, label), g in _finished_runs(files_or_records, include_smoke).groupby(['group', 'label']):
+        curves = [c for c in g.curve if c]
+        a = 100*pd.DataFrame(curves, dtype=float).iloc[:, :min(map(len, curves))]  # a row per run, cut to the shortest run
+        x, m, sd = np.arange(1, a.shape[1]+1), a.mean(), a.std()
+        line, = ax.plot(x, m, marker='o', label=f"{label} (n={len(a)})")
+        if len(a) > 1: ax.fill_between(x, m-sd, m+sd, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set(xlabel='epoch', ylabel='validation top-1 (%)', title='Accuracy per epoch (mean ± sd over runs)')
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize='small'); ax.grid(alpha=0.3)
@@ -306,22 +223,15 @@ def plot_bars(*files_or_records, # Paths, folders, glob patterns or records (see
               ax=None # Axes to draw on; default: a new figure
              ) -> plt.Figure:
     "Final top-1 per experiment with ± sd error bars, and TTA accuracy beside it where measured"
-    gs = _complete_groups(files_or_records, include_smoke)
-    fig, ax = _ax(ax, (max(5, 1.6*len(gs)), 4))
-    stats = [(_mean_sd([100*r['accuracy'] for r in g['complete']]),
-              _mean_sd([100*r['tta_accuracy'] for r in g['complete'] if r.get('tta_accuracy') is not None])) for g in gs]
-    has_tta = [not math.isnan(t[0]) for _,t in stats]
-    x, w = np.arange(len(gs)), 0.38 if any(has_tta) else 0.6
-    err = lambda sd: 0 if math.isnan(sd) else sd
-    plain = ax.bar(x - (w/2 if any(has_tta) else 0), [p[0] for p,_ in stats], w, yerr=[err(p[1]) for p,_ in stats],
-                   capsize=4, label='top-1')
-    ax.bar_label(plain, fmt='%.1f', label_type='center', fontsize='small')
-    if any(has_tta):
-        i = [j for j,h in enumerate(has_tta) if h]
-        tta = ax.bar(x[i] + w/2, [stats[j][1][0] for j in i], w, yerr=[err(stats[j][1][1]) for j in i], capsize=4,
-                     label='top-1 with TTA', color='tab:orange')
-        ax.bar_label(tta, fmt='%.1f', label_type='center', fontsize='small')
-    ax.set_xticks(x, [f"{g['label']}\n(n={len(g['complete'])})" for g in gs], fontsize='small')
+    s = (_finished_runs(files_or_records, include_smoke).groupby(['group', 'label'], as_index=False)
+         .agg(n=('acc', 'size'), m=('acc', 'mean'), sd=('acc', 'std'), tta=('tta', 'mean'), tta_sd=('tta', 'std')).fillna({'sd': 0, 'tta_sd': 0}))
+    fig, ax = plt.subplots(figsize=(max(5, 1.6*len(s)), 4)) if ax is None else (ax.figure, ax)
+    tta, x = s.tta.notna(), np.arange(len(s))
+    w = 0.38 if tta.any() else 0.6
+    bars = [ax.bar(x - (w/2 if tta.any() else 0), s.m, w, yerr=s.sd, capsize=4, label='top-1')]
+    if tta.any(): bars.append(ax.bar(x[tta] + w/2, s.tta[tta], w, yerr=s.tta_sd[tta], capsize=4, label='top-1 with TTA', color='tab:orange'))
+    for b in bars: ax.bar_label(b, fmt='%.1f', label_type='center', fontsize='small')
+    ax.set_xticks(x, [f"{l}\n(n={n})" for l, n in zip(s.label, s.n)], fontsize='small')
     ax.set(ylabel='validation top-1 (%)', title='Final accuracy (mean ± sd over runs)', ylim=(0, 100))
     ax.legend(fontsize='small'); ax.grid(axis='y', alpha=0.3)
     return fig
@@ -331,128 +241,20 @@ def plot_time_accuracy(*files_or_records, # Paths, folders, glob patterns or rec
                        include_smoke:bool=False, # Also plot smoke runs
                        ax=None # Axes to draw on; default: a new figure
                       ) -> plt.Figure:
-    "Fit time against top-1, one point per run, coloured by recipe"
-    gs = _complete_groups(files_or_records, include_smoke)
-    fig, ax = _ax(ax, (7, 4))
-    by_recipe = {}
-    for g in gs: by_recipe.setdefault(g['label'], []).extend(g['complete'])  # one colour per experiment
-    for name, recs in by_recipe.items():
-        ax.scatter([r['fit_seconds'] for r in recs], [100*r['accuracy'] for r in recs], label=f"{name} ({len(recs)} runs)", alpha=0.8)
+    "Fit time against top-1, one point per run, coloured by experiment"
+    fig, ax = plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax)
+    for label, g in _finished_runs(files_or_records, include_smoke).groupby('label', sort=False):
+        ax.scatter(g.fit, g.acc, label=f"{label} ({len(g)} runs)", alpha=0.8)
     ax.set(xlabel='fit time (s)', ylabel='validation top-1 (%)', title='Time against accuracy, one point per run')
     ax.legend(fontsize='small'); ax.grid(alpha=0.3)
     return fig
-
-# %% ../nbs/15_results.ipynb #14803523
-class _Parser(argparse.ArgumentParser):
-    def error(self, message): raise ValueError(message)
-
-def table_main(argv:list=None # Arguments: results files or glob patterns, `--include-smoke`; default: `sys.argv[1:]`
-              ) -> int: # Exit status: 0, or 2 on missing files, bad lines or bad arguments
-    "The `imagenette-sota table [FILES]` command: print the results table of `FILES` (default `results/*.jsonl`)"
-    p = _Parser(prog='imagenette-sota table', description='Print the results table of result-record files.')
-    p.add_argument('files', nargs='*', default=['results/*.jsonl'], help='results files, folders or glob patterns (default: results/*.jsonl)')
-    p.add_argument('--include-smoke', action='store_true', help='also count smoke runs (--quick)')
-    try:
-        a = p.parse_args(argv)
-        print(format_table(results_table(*a.files, include_smoke=a.include_smoke)))
-    except SystemExit as e: return e.code or 0  # --help
-    except (ValueError, OSError) as e:
-        print(f"imagenette-sota: error: {' '.join(str(e).split())}", file=sys.stderr); return 2
-    return 0
-
-# %% ../nbs/15_results.ipynb #22d45ec6
-def _versions(records):
-    kept = {(r.get('device_name'), r.get('world_size') or 1, r.get('torch'), r.get('fastai'), r.get('python')) for r in records
-            if r['status'] == 'complete' and not _is_smoke(r)}
-    return '; '.join(f"{_hardware(d, w)} with torch {t}, fastai {f}, Python {p}" for d,w,t,f,p in sorted(kept, key=str))
-
-# %% ../nbs/15_results.ipynb #5f1818fb
-HOW_TO_RUN = "python bench/cpu_table.py --data PATH/TO/imagenette2-224"
-SCALE_TITLES = {'cpu': "`cpu` scale: xresnet18, every size shrunk so that the final image is 24 px, batch sizes doubled, the decoded-image cache",
-                'gpu': "`gpu` scale: the chapter's and the leaderboard's own models and image sizes"}
-
-# %% ../nbs/15_results.ipynb #3b03f5dd
-def _loaders_md(lc):
-    "`loader_comparison` as markdown"
-    head = ['| recipe | runs (stock + cache) | top-1, stock loader | top-1, cache | difference (points) | fit time, stock | fit time, cache | speed-up |',
-            '|---|---:|---:|---:|---:|---:|---:|---:|']
-    return '\n'.join(head + [f"| {r.recipe} | {r.runs} | {r.stock} | {r.cache} | {r.delta:+.2f} ± {r.se:.2f} ({r.verdict}) | "
-                             f"{_duration(r.stock_fit_s)} | {_duration(r.cache_fit_s)} | {r.speedup:.2f}× |" for r in lc.itertuples()])
-
-def _reference_md(fn, d):
-    "A sentence setting fastai's own code against the package's baseline on the stock loader"
-    j = json.loads(Path(fn).read_text())
-    accs = [100*r['accuracy'] for r in j['runs']]
-    ours = d[(d.recipe == 'chapter-baseline') & (d.loader == 'fastai')]
-    m, sd = _mean_sd(accs)
-    return (f"fastai's own code for the chapter's baseline at these settings, with nothing from this package "
-            f"(`bench/fastai_reference.py`, {j['dataset']}): {_pm(m, sd)} over {len(accs)} run{'s' if len(accs) > 1 else ''} "
-            f"(seed{'s' if len(accs) > 1 else ''} {', '.join(str(r['seed']) for r in j['runs'])})"
-            + (f", against {ours['top-1'].iloc[0]} for `chapter-baseline` on the same stock loader." if len(ours) else "."))
-
-def readme_results(pattern:str='results/*.jsonl', # Results files (a glob pattern, relative to the working folder)
-                   table_json:str='bench/cpu_table*.json', # Timing summaries of `bench/cpu_table.py` (a glob pattern)
-                   reference_json:str='bench/fastai-reference-cpu.json' # `bench/fastai_reference.py`'s runs, when there are some
-                  ) -> str: # Markdown: a table per scale and how it was measured, or a sentence saying there is nothing yet
-    "The README's results section, generated from the result records matching `pattern`"
-    fns = sorted(glob.glob(pattern, recursive=True))
-    recs = read_results(*fns) if fns else []
-    df = results_table(recs)
-    if not len(df):
-        text = (f"No full training runs have been recorded yet, so there are no results to show. To record the `cpu` scale's "
-                f"table, run `{HOW_TO_RUN}` and regenerate this page.")
-        return '\n\n'.join([text] + _notes(df))
-    parts = []
-    for scale, title in SCALE_TITLES.items():
-        d = df[df.scale == scale].reset_index(drop=True); d.attrs = {}
-        parts.append(f"### {title}")
-        if not len(d): parts.append("No runs at this scale are committed yet" + (" (they need a GPU: `bench/gpu/job.sh`)." if scale == 'gpu' else "."))
-        else: parts.append(format_table(d, shared_below=True))
-        lc = loader_comparison(d) if len(d) else []
-        if len(lc): parts += ["The same recipes on fastai's stock loader (JPEG files decoded every epoch) and on the cache, "
-                              "difference of the means ± its standard error:", _loaders_md(lc)]
-        if scale == 'cpu' and Path(reference_json).exists(): parts.append(_reference_md(reference_json, d))
-    js = [j for j in (json.loads(Path(f).read_text()) for f in sorted(glob.glob(table_json))) if not j.get('smoke')]
-    timing = ''
-    if js: timing = (f" The `cpu` runs took {_duration(sum(j['wall_seconds'] for j in js))} of wall time in all "
-                     f"({sum(len(j['jobs']) for j in js)} runs in {len(js)} call{'s' if len(js) > 1 else ''} of `bench/cpu_table.py`, "
-                     f"{js[0]['parallel']} at once with {js[0]['threads_per_run']} thread each, on {js[0]['cpus']} cores; `{table_json}`).")
-    about = (f"Top-1 is the accuracy on the validation images of each row's split, in percent: the mean ± sample "
-             f"standard deviation over the runs of that row (seeds differ, everything else is the same). "
-             f"`top-1 with TTA` is fastai's `learn.tta()`, reported beside the plain accuracy, never instead of it, "
-             f"and averaged over the runs that measured it. Fit time is the training time of one run, mean over runs."
-             f"{timing} Measured on {_versions(recs)}. Generated from `{pattern}` ({len(recs)} records).")
-    return '\n\n'.join(parts + _notes(df) + [about])
-
-# %% ../nbs/15_results.ipynb #159d9d97
-def _x(v, fmt='.2f'): return '—' if v is None else f"{v:{fmt}}×"
-
-def readme_bench(pattern:str='bench/fastpath-*.json' # Benchmark files (a glob pattern, relative to the working folder)
-                ) -> str: # Markdown: one table per benchmark file, or '' when there is none
-    "The README's loader benchmark: seconds per epoch of the stock loader, the fast path and the model-step ceiling"
-    out = []
-    for fn in sorted(glob.glob(pattern)):
-        j = json.loads(Path(fn).read_text()); e = j['env']
-        if e.get('smoke'): continue
-        out.append(f"{e['device_name']}, torch {e['torch']}, fastai {e['fastai']}, {e.get('threads', '?')} thread(s), stock loader with "
-                   f"{e.get('stock_workers') or 0} worker process(es): recipe `{e['recipe']}` at the `{e.get('scale', 'gpu')}` scale "
-                   f"({e.get('arch', '')}, {e['size']} px, presize {e.get('presize', '?')}), {e['dataset']} {e['split']} split, "
-                   f"{e['epochs']} epoch(s), batch {e['bs']} (`{fn}`):")
-        rows = ['| path | s/epoch | training images per epoch-second | top-1 | one-time s | speed-up over stock | epoch / ceiling |', '|---|---:|---:|---:|---:|---:|---:|']
-        for t in j['table']:
-            top = '—' if t['top1_mean'] is None else f"{100*t['top1_mean']:.2f} %"
-            rows.append(f"| {t['path']} | {t['s_per_epoch']:.1f} | {t['img_per_s']:.0f} | {top} | {t['one_time_s']:.1f} | "
-                        f"{_x(t['x_stock'])} | {_x(t['x_ceiling'])} |")
-        out.append('\n'.join(rows))
-    return '\n\n'.join(out)
 
 # %% ../nbs/15_results.ipynb #fe577e94
 def results_for(*names:str, # Recipe names
                 pattern:str='../results/*.jsonl' # Results files (a glob pattern; relative to `nbs/` by default)
                ) -> str: # Markdown: the table, or a sentence saying there is nothing yet
     "The results table of the committed runs of the recipes `names`, at every scale"
-    fns = sorted(glob.glob(pattern, recursive=True))
-    df = results_table([r for r in (read_results(*fns) if fns else []) if r['recipe']['name'] in names])
+    df = results_table([r for r in read_results(sorted(glob.glob(pattern, recursive=True))) if r['recipe']['name'] in names])
     if not len(df): return f"No runs of {', '.join(names)} are committed yet."
     df.attrs.clear()
     return format_table(df)

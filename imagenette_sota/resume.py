@@ -4,11 +4,11 @@
 
 # %% ../nbs/70_resume.ipynb #54a22424
 from __future__ import annotations
-import contextlib, fcntl, hashlib, json, os, random, shutil, warnings
+import contextlib, fcntl, hashlib, json, os, shutil, warnings
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np, torch
+import torch
 from fastai.vision.all import *
 from .train import Pieces
 

@@ -4,9 +4,9 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, functools, json, math, os, platform, stat, sys, time, types, warnings
-from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
-from dataclasses import dataclass, field, asdict
+import contextlib, dataclasses, errno, fcntl, functools, json, math, os, platform, stat, time
+from typing import Literal, get_type_hints
+from dataclasses import dataclass, asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,54 +14,17 @@ import fastai, torch
 from fastai.vision.all import *
 from . import __version__
 from .data import *
+from .checks import *
 
 # %% auto #0
-__all__ = ['Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Epsilon', 'SCALES', 'RECIPES', 'Recipe',
-           'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'tiny_learner', 'EpochLog',
-           'RecordNotSaved', 'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
+__all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'tiny_learner',
+           'EpochLog', 'RecordNotSaved', 'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
 
 # %% ../nbs/10_train.ipynb #5c1a7e3d
-_whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # Python's own numbers: a record holds them as JSON
-_real = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-# The kinds of number a recipe holds: `Annotated[type, (what it must be, the check)]`, read by `Recipe.__post_init__`
-Count = Annotated[int, ('a positive whole number', lambda v: _whole(v) and v >= 1)]
-Whole = Annotated[int, ('a whole number >= 0', lambda v: _whole(v) and v >= 0)]
-Pixels = Annotated[int, (f'a whole number, at least {MIN_SIZE} pixels', lambda v: _whole(v) and v >= MIN_SIZE)]
-Seed = Annotated[int, ('a whole number in [0, 2**32)', lambda v: _whole(v) and 0 <= v < 2**32)]
-Positive = Annotated[float, ('a positive number', lambda v: _real(v) and v > 0)]
-NonNegative = Annotated[float, ('a number >= 0', lambda v: _real(v) and v >= 0)]
-CropScale = Annotated[float, ('in (0, 1]', lambda v: _real(v) and 0 < v <= 1)]
-Epsilon = Annotated[float, ('in [0, 1)', lambda v: _real(v) and 0 <= v < 1)]
-
-def _parts(t):
-    "The alternatives of a type: `X|None` -> (X, None), `Literal['a', 'b']` -> ('a', 'b') as values"
-    if get_origin(t) in (Union, types.UnionType): return tuple(p for a in get_args(t) for p in _parts(a))
-    if get_origin(t) is Literal: return get_args(t)
-    return (None,) if t is type(None) else (t,)
-
-def _accepts(t):
-    "A check of a value against a field type of `Recipe`"
-    def one(p, v):
-        if get_origin(p) is Annotated: return p.__metadata__[0][1](v)
-        if p is bool: return isinstance(v, bool)
-        if p is str: return isinstance(v, str) and v != ''
-        if isinstance(p, type): return isinstance(v, p)
-        return v == p and type(v) is type(p)  # a value of a `Literal`, or None
-    return lambda v: any(one(p, v) for p in _parts(t))
-
 @functools.cache
-def _field_checks():
-    "(field, its check, its type) for every field of `Recipe`, read from the type hints once"
-    return [(f, _accepts(t), t) for f, t in get_type_hints(Recipe, globals(), include_extras=True).items()]
-
-def _describe(t):
-    "What a field type accepts, in words"
-    def one(p):
-        if get_origin(p) is Annotated: return p.__metadata__[0][0]
-        return {bool: 'True or False', str: 'a non-empty string'}.get(p, getattr(p, '__name__', repr(p)))
-    ps = _parts(t)
-    if all(not isinstance(p, type) and get_origin(p) is None for p in ps): return f"one of {ps}"
-    return ' or '.join(one(p) for p in ps)
+def _field_types():
+    "Every field of `Recipe` and its type, read from the type hints once"
+    return get_type_hints(Recipe, globals(), include_extras=True)
 
 # %% ../nbs/10_train.ipynb #22e4f6ea
 SCALES = {
@@ -111,8 +74,7 @@ class Recipe:
     scale:str = 'gpu'                                     # one of `SCALES`: 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale`)
 
     def __post_init__(self):
-        for f, ok, t in _field_checks():
-            if not ok(v := getattr(self, f)): raise ValueError(f"Recipe.{f} must be {_describe(t)}, got {v!r}")
+        for f, t in _field_types().items(): check_arg(f"Recipe.{f}", getattr(self, f), t)
         if self.scale not in SCALES: raise ValueError(f"Recipe.scale must be one of {tuple(SCALES)}, got {self.scale!r}")
         if self.progressive is not None:
             key = lambda k: int(k) if isinstance(k, str) and k.isdigit() else k  # a record read back from JSON has string keys
@@ -305,9 +267,10 @@ def stock_dls(recipe:Recipe, # Its data settings are used
               num_workers:int=None, # Loader processes; default: fastai's
               progress:bool=True # Unused: the stock loader has nothing to build first
              ) -> DataLoaders:
-    "fastai's stock loader for `recipe` (`get_dls`): JPEG files decoded and augmented every epoch"
+    "fastai's stock loader for `recipe` (`get_dls`), its folder and images checked first: JPEG files decoded and augmented every epoch"
+    check_layout(path); check_images(SubsetItems(n_per_class=recipe.n_per_class)(path))
     return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
-                   normalize=recipe.normalize, n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers)
+                   normalize=recipe.normalize, n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers, img_cls=RGBImage)
 
 class Pieces:
     "What `train` composes beyond the chapter's baseline: each later notebook adds its own piece here"

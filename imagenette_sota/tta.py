@@ -12,42 +12,31 @@ from torchvision.transforms.v2.functional import five_crop
 from .data import *
 
 # %% auto #0
-__all__ = ['FIVE_CROPS', 'view_preds', 'flip_tta', 'five_crops', 'presized_dl', 'crop_tta', 'tta_report']
+__all__ = ['FIVE_CROPS', 'BatchView', 'view_preds', 'flip_tta', 'five_crops', 'presized_dl', 'crop_tta', 'tta_report']
 
 # %% ../nbs/40_tta.ipynb #ce12ee42
-def _autocast(learn, device):
-    "Autocast like `learn`'s `MixedPrecision` callback, if it has one and runs on a GPU"
-    mp = getattr(learn, 'mixed_precision', None)
-    if mp is None or device.type != 'cuda': return contextlib.nullcontext()
-    return torch.autocast('cuda', dtype=torch.bfloat16 if mp.amp_mode == AMPMode.BF16 else torch.float16)
+class BatchView(Transform):
+    "One deterministic view of every batch of images: `f` applied after the loader's other batch transforms"
+    order = 100
+    def __init__(self, f:Callable): self.f = f
+    def encodes(self, x:TensorImage): return self.f(x)
 
 def view_preds(learn:Learner, # A trained `Learner`
-               views:Callable, # Maps a batch of images (N, C, H, W) to a stack of views (V, N, C, H', W')
+               views:list, # Functions, each mapping a batch of images (N, C, H, W) to one view of it
                dl:TfmdDL=None, # Default: the validation `DataLoader`
               ) -> tuple: # (preds, targs): activations averaged over the views, targets
-    "Average `learn`'s predictions (after the loss's activation) over the `views` of each (x, y) batch, in one pass over `dl`"
+    "Average of `learn.get_preds` on each of the `views` of `dl`"
     if dl is None: dl = learn.dls.valid
-    if dl.shuffle or dl.drop_last: dl = dl.new(shuffle=False, drop_last=False)
-    model, act = learn.model, getcallable(learn.loss_func, 'activation')
-    dev = first(model.parameters()).device
-    training = model.training
-    model.eval()
-    preds, targs = [], []
-    try:
-        with torch.no_grad(), _autocast(learn, dev):
-            for xb,yb in dl:
-                vs = views(xb.to(dev))
-                preds.append(torch.stack([act(model(v).float()) for v in vs]).mean(0).cpu())
-                targs.append(yb.cpu())
-    finally: model.train(training)
-    return TensorBase(torch.cat(preds)), TensorBase(torch.cat(targs))
+    res = [learn.get_preds(dl=dl.new(shuffle=False, drop_last=False, after_batch=[*dl.after_batch.fs, BatchView(v)]))
+           for v in views]
+    return torch.stack([p for p,_ in res]).mean(0), res[0][1]
 
 # %% ../nbs/40_tta.ipynb #d7610900
 def flip_tta(learn:Learner, # A trained `Learner`
              dl:TfmdDL=None, # Default: the validation `DataLoader`
             ) -> tuple: # (preds, targs)
     "Average of the predictions on each validation image and on its left-right mirror image"
-    return view_preds(learn, lambda x: torch.stack([x, x.flip(-1)]), dl)
+    return view_preds(learn, [noop, lambda x: x.flip(-1)], dl)
 
 # %% ../nbs/40_tta.ipynb #6472ced9
 FIVE_CROPS = ('centre', 'top-left', 'top-right', 'bottom-left', 'bottom-right')
@@ -89,10 +78,8 @@ def crop_tta(learn:Learner, # A trained `Learner`
     if dl is None: dl = learn.dls.valid
     size = _final_size(dl) if presized else None
     if presized: dl = presized_dl(dl)
-    def views(x):
-        c = five_crops(x, scale, size)
-        return torch.cat([c, c.flip(-1)]) if flip else c
-    return view_preds(learn, views, dl)
+    crops = [lambda x, i=i: five_crops(x, scale, size)[i] for i in range(5)]
+    return view_preds(learn, crops + ([compose(c, lambda x: x.flip(-1)) for c in crops] if flip else []), dl)
 
 # %% ../nbs/40_tta.ipynb #ed15572b
 def tta_report(learn:Learner, # A trained `Learner`

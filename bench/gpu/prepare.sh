@@ -15,7 +15,18 @@ $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --imp
   fastai==2.8.7 fastcore==1.14.5 fasttransform==0.0.2 fastdownload==0.0.8 fastprogress==1.0.3 plum-dispatch==2.9.0 beartype
 name=$(basename "$DATA")-${SIZE}
 if [ ! -f .gpu-data/$name.tgz ]; then
-  $PY -c "from imagenette_sota.data import resize_dataset; resize_dataset('$DATA', '.gpu-data/$name', size=$SIZE, squish=True, quality=75)"
+  # every image squished to SIZE x SIZE (the packed copy must stay under the 64 MiB a call carries); same layout and names
+  $PY - "$DATA" ".gpu-data/$name" "$SIZE" <<'PY'
+import sys
+from pathlib import Path
+from fastai.vision.all import get_image_files, parallel, Image
+src, dest, size = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+def squish(f):
+    out = dest/f.relative_to(src); out.parent.mkdir(parents=True, exist_ok=True)
+    im = Image.open(f).convert('RGB').resize((size, size), Image.BICUBIC)
+    im.save(out, format='PNG' if out.suffix.lower() == '.png' else 'JPEG', quality=75)
+parallel(squish, get_image_files(src), progress=False)
+PY
   tar -C .gpu-data -cf - "$name" | gzip -1 > .gpu-data/$name.tgz
   rm -rf ".gpu-data/$name"
 fi
