@@ -15,14 +15,11 @@ from .data import *
 from .data import _images
 
 # %% auto #0
-__all__ = ['LayoutError', 'BadImageError', 'check_layout', 'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images']
+__all__ = ['LayoutError', 'check_layout', 'BadImageError', 'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images']
 
 # %% ../nbs/05_checks.ipynb #ck000005
 class LayoutError(ValueError):
     "A dataset folder does not have the Imagenette layout"
-
-class BadImageError(ValueError):
-    "An image file cannot be read"
 
 # %% ../nbs/05_checks.ipynb #6b4f1998
 def check_layout(path:str|Path, # A dataset folder
@@ -49,6 +46,10 @@ def check_layout(path:str|Path, # A dataset folder
         extra = sorted(set(res[splits[1]]) - set(res[splits[0]]))
         if extra: raise LayoutError(f"{path/splits[1]/extra[0]} is a class that {path/splits[0]} does not have.")
     return res
+
+# %% ../nbs/05_checks.ipynb #ck000008
+class BadImageError(ValueError):
+    "An image file cannot be read"
 
 # %% ../nbs/05_checks.ipynb #9e05dbdb
 def to_rgb(im:Image.Image) -> Image.Image:
