@@ -148,14 +148,16 @@ class Page:
         return '\n'.join(out)
 
     def code_cell(self, cell:dict):
-        "Quarto's cell options off the source: `echo: false` hides the code, `output: asis` and `fig-cap` need nothing"
-        lines = ''.join(cell['source']).split('\n')
+        "Quarto's cell options off the source: `echo: false` hides the code, `fig-cap` becomes a caption under the outputs, `output: asis` needs nothing"
+        lines, caption = ''.join(cell['source']).split('\n'), None
         while lines and (m := _re_option.match(lines[0])):
             name, value = m[1].lower(), m[2].lower()
             if (name, value) == ('echo', 'false'): cell['metadata']['tags'] = ['remove_input']
-            elif (name, value) != ('output', 'asis') and name != 'fig-cap': self.reject('cell option', lines[0])
+            elif name == 'fig-cap': caption = m[2].strip().strip('"\'')
+            elif (name, value) != ('output', 'asis'): self.reject('cell option', lines[0])
             lines.pop(0)
         cell['source'] = '\n'.join(lines).strip('\n')
+        if caption: cell.setdefault('outputs', []).append({'output_type': 'display_data', 'metadata': {}, 'data': {'text/markdown': f'*{caption}*'}})
         for o in cell.get('outputs', []):
             if 'text/markdown' in o.get('data', {}):
                 o['data']['text/markdown'] = self.markdown(''.join(o['data']['text/markdown']), output=True)
