@@ -27,8 +27,7 @@ def view_preds(learn:Learner, # A trained `Learner`
               ) -> tuple: # (preds, targs): activations averaged over the views, targets
     "Average of `learn.get_preds` on each of the `views` of `dl`"
     if dl is None: dl = learn.dls.valid
-    res = [learn.get_preds(dl=dl.new(shuffle=False, drop_last=False, after_batch=[*dl.after_batch.fs, BatchView(v)]))
-           for v in views]
+    res = [learn.get_preds(dl=dl.new(after_batch=[*dl.after_batch.fs, BatchView(v)])) for v in views]
     return torch.stack([p for p,_ in res]).mean(0), res[0][1]
 
 # %% ../nbs/40_tta.ipynb #d7610900
