@@ -7,6 +7,7 @@ The site is served by Python's `http.server` on 127.0.0.1; Chromium resolves eve
 runs each page's scripts (MathJax, search) in virtual time, dumps the rendered DOM and logs every request.
 Fails (exit 1, listing every problem) if:
 - a page does not load, is empty, or shows a MathJax error;
+- a code comment (a documented parameter) shows a markdown link as raw text;
 - an `<img>`, script, stylesheet, icon or frame of a page is not a file of the site (`data:` URIs are fine);
 - an internal `<a href>` points at a page or `#anchor` that the site does not have (links anywhere else,
   another port of 127.0.0.1 included, are external: counted, not followed);
@@ -15,7 +16,7 @@ Fails (exit 1, listing every problem) if:
   (its updater and account check, which never resolve) are listed separately and do not fail the check.
 Exit 2 if Chromium is missing (`apt-get install -y chromium`) or the site is not built.
 """
-import argparse, functools, http.server, json, os, shutil, subprocess, sys, tempfile, threading, time
+import argparse, functools, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, unquote
@@ -109,6 +110,8 @@ class SiteCheck:
         self.doms[page] = d = Dom(dom)
         if len(d.text) < 20: self.problem(page, f'empty page ({len(dom)} bytes of DOM, {len(d.text)} characters of text)')
         if d.math_errors or 'Math Processing Error' in d.text: self.problem(page, 'MathJax error(s) on the page')
+        for raw in re.findall(r'class="c1">#[^<]*?\]\(', dom):  # nbdev links a backticked name, which a code block shows as raw markdown
+            self.problem(page, f'a markdown link inside a code comment (a parameter comment with a backticked name?): {raw[11:80]}')
         for path, code in self.server.requests[first_request:]:
             if code >= 400: self.problem(page, f'the page requested {path}, which the site does not have (HTTP {code})')
         if not netlog.exists(): return self.problem(page, 'Chromium wrote no net-log')

@@ -280,7 +280,7 @@ def get_dls(bs:int=64, # Batch size
             n_per_class:int=None, # Only the first `n_per_class` files of each class and split
             seed:int=42, # Seeds the random split and the shuffling
             num_workers:int=None, # Loader processes; default: fastai's (number of CPUs)
-            img_cls=PILImage, # How an image file is read: fastai's `PILImage`, or `RGBImage` (see the next page)
+            img_cls=PILImage, # How an image file is read: fastai's PILImage, or RGBImage (see the checks page)
             device=None, # Default: the GPU if there is one
             **kwargs # Passed to `DataBlock.dataloaders`
            ) -> DataLoaders:

@@ -96,7 +96,7 @@ class ProgressiveResize(Callback):
 
 # %% ../nbs/30_progressive.ipynb #7975f407
 def add_progressive(learn:Learner, # The recipe's learner
-                    recipe # A `Recipe`
+                    recipe # The run's recipe
                    ):
     "`train`'s piece for `recipe.progressive`: a `ProgressiveResize` with the recipe's schedule, when it has one"
     if recipe.progressive: learn.add_cb(ProgressiveResize(recipe.progressive))

@@ -161,7 +161,7 @@ def checkpointed(learn:Learner, # The run's learner, before its fit
 
 # %% ../nbs/70_resume.ipynb #00872356
 def recipe_checkpointed(learn:Learner, # The run's learner, before its fit
-                        recipe, # The run's `Recipe`
+                        recipe, # The run's recipe
                         data:Path, # The run's dataset folder
                         folder:str|Path, # Where the run's checkpoint goes
                         **kwargs # `checkpointed`'s: resume, epoch_log, progress
