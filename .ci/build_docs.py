@@ -16,6 +16,8 @@ Exits non-zero, naming the step, if any step fails.
 """
 import argparse, copy, html, itertools, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
+
+import yaml
 try:
     from nbdev.config import get_config
     from nbdev.processors import FilterDefaults, exec_show_docs
@@ -166,8 +168,8 @@ class Page:
         "The cleaned notebook and its title"
         if 'widgets' in nb['metadata']: self.reject('ipywidgets', 'they need an online widget manager')
         nb['metadata'].setdefault('language_info', {'name': 'python'})  # code blocks know their language
-        import yaml  # the title block nbdev makes from the notebook's `# Title` and `> summary`
         first, src = nb['cells'][0]['cell_type'], ''.join(nb['cells'][0]['source'])
+        # the title block that nbdev makes from the notebook's `# Title` and `> summary`
         fm = yaml.safe_load(src.strip().strip('-')) if first == 'raw' and src.startswith('---') else {}
         if 'title' not in fm: raise StepError(f'nbs/{self.nb}: no title: start it with a "# Title" markdown cell')
         if set(fm) - {'title', 'description', 'output-file'}: self.reject('title block entries', ', '.join(fm))
@@ -247,7 +249,7 @@ EXTRA_CSS = '''\
 
 def step_site(cfg, nav:list):
     "Assets into _proc/_site_src/, then _proc/mkdocs.yml and `mkdocs build --strict` into site/"
-    import jupyter_server_mathjax, yaml
+    import jupyter_server_mathjax
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/'static', SRC/MATHJAX)
     (SRC/MATHJAX/'config/local').mkdir(parents=True, exist_ok=True)
     (SRC/MATHJAX/'config/local/offline-fonts.js').write_text(MATHJAX_FONTS_JS)

@@ -40,20 +40,21 @@ def flip_tta(learn:Learner, # A trained `Learner`
 # %% ../nbs/40_tta.ipynb #6472ced9
 FIVE_CROPS = ('centre', 'top-left', 'top-right', 'bottom-left', 'bottom-right')
 
+def _crop(x, scale, size, i):
+    "Crop `i` (of `FIVE_CROPS`) of each image of the batch `x`, resampled to `size` (default: the input's (H, W))"
+    if not 0 < scale <= 1: raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+    h,w = x.shape[-2:]
+    ch,cw = max(1, round(h*scale)), max(1, round(w*scale))
+    c = five_crop(x.as_subclass(Tensor), [ch, cw])[(4, 0, 1, 2, 3)[i]]  # torchvision's order: the corners, then the centre
+    size = (h,w) if size is None else (size,size) if isinstance(size, int) else tuple(size)
+    return c if size == (ch,cw) else TensorImage(c).affine_coord(sz=size)
+
 def five_crops(x:Tensor, # A batch of images, (N, C, H, W)
                scale:float=0.875, # Side of each crop, as a fraction of the image's side
                size:int|tuple=None, # Resample each crop to this size; default: the input's (H, W)
               ) -> Tensor: # (5, N, C, *size), in the order of `FIVE_CROPS`
     "The centre crop and the four corner crops of each image (as in AlexNet's 10-crop testing, Krizhevsky et al. 2012)"
-    if not 0 < scale <= 1: raise ValueError(f"scale must be in (0, 1], got {scale!r}")
-    h,w = x.shape[-2:]
-    ch,cw = max(1, round(h*scale)), max(1, round(w*scale))
-    tl, tr, bl, br, centre = five_crop(x.as_subclass(Tensor), [ch, cw])  # torchvision's, in its order
-    crops = torch.stack([centre, tl, tr, bl, br])
-    size = (h,w) if size is None else (size,size) if isinstance(size, int) else tuple(size)
-    if size == (ch,cw): return crops
-    res = TensorImage(crops.flatten(0, 1)).affine_coord(sz=size)
-    return res.view(5, *x.shape[:-2], *size)
+    return torch.stack([_crop(x, scale, size, i) for i in range(5)])
 
 # %% ../nbs/40_tta.ipynb #5f392c34
 def presized_dl(dl:TfmdDL # A `DataLoader` with presizing: item-level resize, batch-level augmentation to the final size
@@ -77,7 +78,7 @@ def crop_tta(learn:Learner, # A trained `Learner`
     if dl is None: dl = learn.dls.valid
     size = _final_size(dl) if presized else None
     if presized: dl = presized_dl(dl)
-    crops = [lambda x, i=i: five_crops(x, scale, size)[i] for i in range(5)]
+    crops = [lambda x, i=i: _crop(x, scale, size, i) for i in range(5)]  # each view cuts and resamples its own crop only
     return view_preds(learn, crops + ([compose(c, lambda x: x.flip(-1)) for c in crops] if flip else []), dl)
 
 # %% ../nbs/40_tta.ipynb #ed15572b
