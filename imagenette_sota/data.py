@@ -267,6 +267,12 @@ def _tfms(aug, size, presize, min_scale, stats):
     if aug == 'presize': return Resize(presize), [*aug_transforms(size=size, min_scale=min_scale), *norm]
     return [RandomResizedCrop(size, min_scale=min_scale), FlipItem(0.5)], norm
 
+def _check_full_batch(dls, bs, path):
+    "Fail if `dls` has fewer training images than `bs`: fastai drops the last partial training batch, so there would be nothing to train on"
+    if len(dls.train_ds) < bs:
+        raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images of {path}: "
+                         "no full batch to train on. Use a smaller bs or more images.")
+
 def get_dls(bs:int=64, # Batch size
             size:int=224, # Final image size (square), after batch augmentation
             path:str|Path=None, # Dataset folder; default: `find_data(name)`
@@ -300,9 +306,7 @@ def get_dls(bs:int=64, # Batch size
     set_seed(seed)
     if num_workers is not None: kwargs['num_workers'] = num_workers
     dls = dblock.dataloaders(path, bs=bs, device=device, **kwargs)
-    if len(dls.train_ds) < bs:  # fastai drops the last partial training batch: there would be nothing to train on
-        raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images of {path}: "
-                         "no full batch to train on. Use a smaller bs or more images.")
+    _check_full_batch(dls, bs, path)
     return dls
 
 # %% ../nbs/00_data.ipynb #1b5a422f

@@ -12,6 +12,7 @@ import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import *
 from .data import *
+from .data import _check_full_batch
 from .checks import *
 from .train import Pieces, Recipe
 
@@ -219,8 +220,7 @@ def get_fast_dls(bs:int=64, # Batch size
     set_seed(seed)
     dls = dsets.dataloaders(bs=bs, dl_type=CacheDL, after_batch=tfms, device=device, num_workers=0)
     dls = CacheDataLoaders(*dls.loaders, path=path, device=dls.device)
-    if len(dls.train_ds) < bs:
-        raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images: no full batch to train on.")
+    _check_full_batch(dls, bs, path)
     dls.cache = cache
     return dls
 
