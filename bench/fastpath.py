@@ -16,6 +16,7 @@ reported in their own columns, never inside the epoch times.
 
     python bench/fastpath.py --data ~/data/imagenette2-128 --size 128 --epochs 5 --bs 256 --lr 8e-3 --out bench/fastpath-h200.json
     python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --workers 0 --out bench/fastpath-cpu.json
+    python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --step-variants --out bench/fastpath-cpu-step.json
     python bench/fastpath.py --smoke      # seconds on a CPU, on a tiny synthetic dataset: checks the script, measures nothing
 """
 import argparse, contextlib, json, os, platform, statistics, tempfile, time
@@ -25,7 +26,7 @@ import torch
 import fastai
 from fastai.vision.all import *
 from imagenette_sota.data import get_dls, make_tiny_imagenette, find_data, presize_for
-from imagenette_sota.train import Recipe, get_recipe, make_learner, EpochLog
+from imagenette_sota.train import Recipe, get_recipe, make_learner, EpochLog, precision, cpu_isa
 from imagenette_sota.fastpath import get_fast_dls, fast_settings
 from fastai.callback.channelslast import ChannelsLast
 
@@ -61,21 +62,23 @@ def warm_up(learn):
     return s
 
 
-def ceiling(recipe, n_out, bs, size, n_train, compile, steps, n_valid=0, opt_func=None):
+def ceiling(recipe, n_out, bs, size, n_train, compile, steps, n_valid=0, opt_func=None, bf16=None):
     "Images per second of the model step alone, on a synthetic batch already on the device; an epoch of it, validation pass included"
     "`opt_func`: a fastai optimiser (the recipe's learner's `opt_func`, fastai's defaults); None: torch's AdamW"
+    "`bf16`: autocast to bfloat16 with channels-last weights (default: on CUDA; on the CPU as the recipe's learner does)"
     dev = default_device()
     model = getattr(fastai.vision.all, recipe.arch)(n_out=n_out, act_cls=Mish if recipe.act == 'mish' else nn.ReLU).to(dev)
     cuda = torch.cuda.is_available()
-    if cuda: model = model.to(memory_format=torch.channels_last)
+    bf16 = (cuda or precision(recipe) == 'bfloat16') if bf16 is None else bf16
+    if bf16: model = model.to(memory_format=torch.channels_last)
     if cuda and compile: model = torch.compile(model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3) if opt_func is None else opt_func(list(model.parameters()), lr=1e-3)
     x = torch.randn(bs, 3, size, size, device=dev)
-    if cuda: x = x.contiguous(memory_format=torch.channels_last)
+    if bf16: x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, n_out, (bs,), device=dev)
     def step():
-        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda):
-            loss = F.cross_entropy(model(x), y)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x).float(), y)
         loss.backward(); opt.step(); opt.zero_grad()
     sync(); t0 = time.perf_counter(); step(); sync(); first = time.perf_counter() - t0   # includes compiling
     for _ in range(2): step()
@@ -84,13 +87,56 @@ def ceiling(recipe, n_out, bs, size, n_train, compile, steps, n_valid=0, opt_fun
     sync(); s = (time.perf_counter() - t0) / steps
     ips = bs / s
     model.eval()  # the validation pass of an epoch: forward only, no gradients
-    with torch.no_grad(), torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda):
+    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
         for _ in range(2): model(x)
         sync(); t0 = time.perf_counter()
         for _ in range(steps): model(x)
         sync(); ev = bs * steps / (time.perf_counter() - t0)
     return dict(img_per_s=ips, eval_img_per_s=ev, train_s_per_epoch=n_train / ips, s_per_epoch=n_train / ips + n_valid / ev,
                 first_step_s=first)
+
+
+def fast_run(a, recipe, data, run=0):
+    "One fit of `recipe` on the fast path: (its row, the learner)"
+    set_seed(recipe.seed + run, reproducible=False)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() if a.smoke else contextlib.nullcontext() as cdir:
+        dls = get_fast_dls(recipe.bs, recipe.size, path=data, presize=a.presize, min_scale=recipe.min_scale,
+                           aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize, seed=recipe.seed + run, progress=not a.smoke, cache_dir=cdir)
+        cache_s = dls.cache.build_seconds or 0.0
+        dls.cache.on(dls.device); sync()
+        load_s = time.perf_counter() - t0
+        learn = fast_settings(make_learner(recipe.replace(fp16=False), dls), bf16=recipe.bf16, compile=a.compile)
+        warm_s = warm_up(learn)
+        fit_s, epochs, acc = fit(learn, recipe)
+    return dict(path='fast', run=run, bs=recipe.bs, lr=recipe.lr, fit_s=fit_s, epochs=epochs, top1=acc, one_time_s=load_s + warm_s,
+                cache_build_s=cache_s, warmup_s=warm_s, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds)), learn
+
+
+def step_variants(a, recipe, data, env):
+    "The fast path with the step as it was (fastai's Adam, float32), each change alone, and both; each against its own ceiling"
+    variants = [('fastai-adam', False), ('adam', False)] + ([('fastai-adam', True), ('adam', True)] if precision(recipe.replace(bf16=True)) == 'bfloat16' else [])
+    table = []
+    for opt, bf16 in variants:
+        r = recipe.replace(opt=opt, bf16=bf16)
+        row, learn = fast_run(a, r, data)
+        ceil = ceiling(r, 10, r.bs, r.size, row['n_train'], a.compile, a.steps, row['n_valid'], opt_func=learn.opt_func, bf16=precision(r) == 'bfloat16')
+        spe = statistics.mean(e['seconds'] for e in row['epochs'])
+        table.append(dict(opt=opt, precision=precision(r), s_per_epoch=spe, ceiling_s_per_epoch=ceil['s_per_epoch'], x_ceiling=spe / ceil['s_per_epoch'],
+                          top1=row['top1'], fit_s=row['fit_s'], epochs=row['epochs'], ceiling=ceil))
+        print(f"{opt:12s} {precision(r):9s} {spe:8.2f} s/epoch  ceiling {ceil['s_per_epoch']:7.2f}  x{spe / ceil['s_per_epoch']:.2f} of it  top-1 {100*row['top1']:.2f} %", flush=True)
+    for t in table: t['x_today'] = table[0]['s_per_epoch'] / t['s_per_epoch']
+    print(f"\n{env['device_name']} ({env['cpu_isa']}) | torch {env['torch']} | {env['threads']} thread(s) | {env['dataset']} {env['split']} split, "
+          f"{a.size} px, batch {a.bs}, {a.epochs} epochs, recipe {recipe.name}, fast path" + (' | SMOKE RUN: measures nothing' if a.smoke else ''))
+    print(f"{'optimizer':12s} {'precision':9s} {'s/epoch':>8s} {'speed-up':>8s} {'ceiling':>8s} {'/ceiling':>8s} {'top-1':>8s}")
+    for t in table:
+        print(f"{t['opt']:12s} {t['precision']:9s} {t['s_per_epoch']:8.2f} {t['x_today']:7.2f}x {t['ceiling_s_per_epoch']:8.2f} {t['x_ceiling']:7.2f}x {100*t['top1']:7.2f}%")
+    res = dict(env=env, step_variants=table)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(res, indent=1, default=str))
+        print(f"wrote {a.out}")
+    return res
 
 
 def main(argv=None):
@@ -111,6 +157,7 @@ def main(argv=None):
     p.add_argument('--runs', type=int, default=1)
     p.add_argument('--steps', type=int, default=20, help='timed steps for the ceiling')
     p.add_argument('--skip-stock', action='store_true')
+    p.add_argument('--step-variants', action='store_true', help="the fast path's step as it was (fastai's Adam, float32), each change alone and both, each against its own ceiling")
     p.add_argument('--out', default=None, help='write the table as JSON here')
     p.add_argument('--smoke', action='store_true', help='tiny synthetic data, xresnet18, 32 px, 1 epoch: checks the script on a CPU')
     a = p.parse_args(argv)
@@ -131,10 +178,11 @@ def main(argv=None):
                cpus=os.cpu_count(), torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(),
                dataset=Path(data).name, split=recipe.split, size=a.size, epochs=a.epochs, bs=a.bs, recipe=recipe.name,
                lr=recipe.lr, compile=a.compile, smoke=a.smoke, runs=a.runs, scale=recipe.scale, arch=recipe.arch,
-               presize=presize_for(a.size, a.presize), threads=torch.get_num_threads(), stock_workers=a.workers)
+               presize=presize_for(a.size, a.presize), threads=torch.get_num_threads(), stock_workers=a.workers, cpu_isa=cpu_isa(),
+               precision=precision(recipe))
     rows = []
 
-    if not a.skip_stock:
+    if not a.skip_stock and not a.step_variants:
         sr = recipe.replace(**({'bs': a.stock_bs} if a.stock_bs else {}), **({'lr': a.stock_lr} if a.stock_lr else {}))
         for run in range(a.runs):
             set_seed(sr.seed + run, reproducible=False)
@@ -145,22 +193,10 @@ def main(argv=None):
             rows.append(dict(path='stock', run=run, bs=sr.bs, lr=sr.lr, fit_s=fit_s, epochs=epochs, top1=acc, one_time_s=0.0,
                              n_train=len(dls.train_ds)))
 
-    cache_s = None
+    if a.step_variants: return step_variants(a, recipe, data, env)
     for run in range(a.runs):
-        set_seed(recipe.seed + run, reproducible=False)
-        t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory() if a.smoke else contextlib.nullcontext() as cdir:
-            dls = get_fast_dls(recipe.bs, recipe.size, path=data, presize=a.presize, min_scale=recipe.min_scale,
-                               aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize, seed=recipe.seed + run, progress=not a.smoke, cache_dir=cdir)
-            if cache_s is None: cache_s = dls.cache.build_seconds or 0.0
-            dls.cache.on(dls.device); sync()
-            load_s = time.perf_counter() - t0
-            learn = fast_settings(make_learner(recipe.replace(fp16=False), dls), compile=a.compile)
-            warm_s = warm_up(learn)
-            fit_s, epochs, acc = fit(learn, recipe)
-        rows.append(dict(path='fast', run=run, bs=recipe.bs, lr=recipe.lr, fit_s=fit_s, epochs=epochs, top1=acc,
-                         one_time_s=load_s + warm_s, cache_build_s=cache_s, warmup_s=warm_s, n_train=len(dls.train_ds),
-                         n_valid=len(dls.valid_ds)))
+        row, learn = fast_run(a, recipe, data, run)
+        rows.append(row)
 
     n_train, n_valid = rows[-1]['n_train'], rows[-1]['n_valid']
     ceil = ceiling(recipe, 10, recipe.bs, recipe.size, n_train, a.compile, a.steps, n_valid, opt_func=learn.opt_func)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/80_cli.ipynb #9b0246ac
 from __future__ import annotations
-import argparse, contextlib, json, statistics, sys, time, warnings
+import argparse, ast, contextlib, json, statistics, sys, time, warnings
 from pathlib import Path
 
 from fastcore.script import anno_parser, Param, store_true
@@ -61,6 +61,15 @@ def _show(rec):
           + f" | {r.get('scale', 'gpu')} scale, {r['arch']}, {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
           f"{rec['fit_seconds']:.1f} s fit, {rec['device']}, torch {rec['torch']}, fastai {rec['fastai']}", flush=True)
 
+def _settings(pairs):
+    "NAME=VALUE pairs as a dict, each value read as a Python literal (25, 0.1, False, None) or else kept as text"
+    def value(v):
+        try: return ast.literal_eval(v)
+        except (ValueError, SyntaxError): return v
+    bad = [p for p in pairs or [] if '=' not in p]
+    if bad: raise argparse.ArgumentTypeError(f"--settings takes NAME=VALUE pairs, got {' '.join(bad)}")
+    return {k: value(v) for k, v in (p.split('=', 1) for p in pairs or [])}
+
 def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", required=True)=None,
               data:Param("dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)")=None,
               size:Param("image size in pixels", _num(Pixels))=None, epochs:Param("epochs of the main schedule", _num(Count))=None,
@@ -74,9 +83,10 @@ def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", req
               no_resume:Param("start again even if an interrupted run left a checkpoint", store_true)=False,
               workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num(Whole))=None,
               export:Param("save the model of the last run here with `learn.export()`, for `imagenette-sota predict`")=None,
+              settings:Param("other recipe settings as NAME=VALUE, e.g. noise=25 bf16=False (see `Recipe`)", nargs='+')=None,
               quick:Param("smoke run: 20 images per class, 64 px, <= 2 epochs; not a result", store_true)=False):
     "train a named recipe and print its result record"
-    kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None)
+    kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None, **_settings(settings))
     r = get_recipe(recipe, scale=scale or default_scale(), **{k: v for k, v in kw.items() if v is not None})
     try: data = find_data(r.dataset, data)  # before anything is printed: a missing dataset is the first line
     except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None

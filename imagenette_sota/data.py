@@ -16,8 +16,8 @@ from fastai.vision.all import *
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'MIN_SIZE', 'Count',
            'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon', 'IMAGE_EXTS',
            'class_name', 'label_func', 'DataNotFoundError', 'local_data', 'find_data', 'make_tiny_imagenette',
-           'check_arg', 'dataset_stats', 'norm_stats_for', 'SubsetItems', 'check_loader_args', 'presize_for', 'get_dls',
-           'batch_stats']
+           'NoisyLabels', 'labeller', 'check_arg', 'dataset_stats', 'norm_stats_for', 'SubsetItems',
+           'check_loader_args', 'presize_for', 'get_dls', 'batch_stats']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
@@ -154,6 +154,34 @@ def make_tiny_imagenette(dest:str|Path=None, # Folder to create; default: a new 
                 im.save(fn, quality=90) if fn.suffix != '.png' else im.save(fn)
     return dest
 
+# %% ../nbs/00_data.ipynb #e0d78686
+class NoisyLabels:
+    "The label of an image, with the official noisy label (`noisy_imagenette.csv`, `noise` percent changed) for training images"
+    def __init__(self, path:Path, noise:int):
+        fn = Path(path)/'noisy_imagenette.csv'
+        if not fn.exists(): raise FileNotFoundError(f"noise={noise} needs {fn}, the official file of noisy labels that every Imagenette archive holds")
+        df = pd.read_csv(fn)
+        levels = sorted(int(c.rsplit('_', 1)[1]) for c in df.columns if c.startswith('noisy_labels_'))
+        if noise not in levels: raise ValueError(f"noise={noise}: {fn} has noisy labels for {', '.join(map(str, levels))} percent only")
+        train = df[~df.is_valid.astype(str).str.lower().eq('true')]
+        self.noise, self.labels = noise, dict(zip(train.path, train[f'noisy_labels_{noise}']))
+
+    def __call__(self, fn:Path) -> str:
+        fn = Path(fn)
+        if fn.parent.parent.name != 'train': return label_func(fn)  # validation labels stay clean
+        key = f"train/{fn.parent.name}/{fn.name}"
+        if key not in self.labels: raise ValueError(f"{fn} is not in noisy_imagenette.csv: the noisy labels are those of another copy of the data")
+        return class_name(self.labels[key])
+
+def labeller(path:Path, # Dataset folder, holding `noisy_imagenette.csv` when `noise` is not 0
+             noise:int=0, # Percent of training labels changed: 0, or a level of the file (1, 5, 25, 50)
+             split:str='official' # Noisy labels need the official split
+            ):
+    "The label function for `noise`: `label_func`, or the official noisy labels of the training images"
+    if not noise: return label_func
+    if split != 'official': raise ValueError(f"noise={noise} needs split='official': a random split would put noisy training labels into validation")
+    return NoisyLabels(path, noise)
+
 # %% ../nbs/00_data.ipynb #c4ec6a02
 MIN_SIZE = 2  # pixels a side: fastai's batch resampling maps pixel centres onto [-1, 1], which one pixel cannot span
 
@@ -284,6 +312,7 @@ def get_dls(bs:int=64, # Batch size
             valid_pct:float=0.2, # Validation fraction for `split='random'`
             normalize:str|tuple|None='imagenet', # 'imagenet', 'dataset', (mean, std), or None
             n_per_class:int=None, # Only the first `n_per_class` files of each class and split
+            noise:int=0, # Percent of training labels changed, from the official `noisy_imagenette.csv` (see `labeller`)
             seed:int=42, # Seeds the random split and the shuffling
             num_workers:int=None, # Loader processes; default: fastai's (number of CPUs)
             img_cls=PILImage, # How an image file is read: fastai's PILImage, or RGBImage (see the checks page)
@@ -301,7 +330,7 @@ def get_dls(bs:int=64, # Batch size
     stats = norm_stats_for(normalize, files[splitter(files)[0]], seed=seed)  # measured on the training split
     item_tfms, batch_tfms = _tfms(aug, size, presize, min_scale, stats)
     dblock = DataBlock(blocks=(ImageBlock(cls=img_cls), CategoryBlock()),
-                       get_items=get_items, get_y=label_func, splitter=splitter,
+                       get_items=get_items, get_y=labeller(path, noise, split), splitter=splitter,
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
     set_seed(seed)
     if num_workers is not None: kwargs['num_workers'] = num_workers

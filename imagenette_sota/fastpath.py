@@ -18,7 +18,7 @@ from .train import Pieces, Recipe
 
 # %% auto #0
 __all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'rrc_valid_scale',
-           'get_fast_dls', 'fast_settings', 'cache_dls', 'add_fast_settings']
+           'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls', 'add_fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 def _fingerprint(path, files, presize):
@@ -31,11 +31,11 @@ def _fingerprint(path, files, presize):
 def _digest(a:np.ndarray) -> str: return hashlib.sha1(memoryview(np.ascontiguousarray(a)).cast('B')).hexdigest()
 
 def cache_dir_for(path:Path) -> Path:
-    "Where the cache of `path` goes: beside the data when that folder is writable, else in the user's cache folder"
+    "Where the cache of `path` goes: under `$IMAGENETTE_SOTA_CACHE`, else the user's cache folder; never in the data folder"
     path = Path(path)
-    if os.access(path, os.W_OK): return path/'.cache'
     where = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # two datasets with one folder name keep apart
-    return Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'imagenette_sota'/f"{path.name}-{where}"
+    root = os.environ.get('IMAGENETTE_SOTA_CACHE') or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imagenette_sota'
+    return Path(root)/f"{path.name}-{where}"
 
 def _square(fn, presize):
     im = open_image(fn)
@@ -199,23 +199,26 @@ def get_fast_dls(bs:int=64, # Batch size
                  valid_pct:float=0.2, # Validation fraction for `split='random'`
                  normalize='imagenet', # 'imagenet', 'dataset', (mean, std) or None
                  n_per_class:int=None, # Only the first `n` files of each class and split
+                 noise:int=0, # Percent of training labels changed, from the official `noisy_imagenette.csv` (see `labeller`)
                  seed:int=42, # Seeds the random split and the shuffling
                  device=None, # Default: the GPU if there is one
-                 cache_dir:str|Path=None, # Where the cache goes; default: beside the data, or the user's cache
+                 cache_dir:str|Path=None, # Where the cache goes; default: `cache_dir_for(path)`, in the user's cache folder
                  progress:bool=True # Progress bar while the cache is built
                 ) -> DataLoaders:
     "`DataLoaders` whose images are decoded once into an `ImageCache` and augmented per batch on the device"
     check_loader_args(bs, size, presize, n_per_class, min_scale, split, valid_pct, normalize)
     if aug not in ('crop_flip', 'chapter'): raise ValueError(f"aug must be 'crop_flip' or 'chapter', got {aug!r}")
     path = find_data(name, path)
+    label = labeller(path, noise, split)  # before the cache is built: a bad noise level fails at once
     cache = ImageCache(path, presize_for(size, presize), n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
+    if noise: cache.labels = [label(f) for f in cache.files]  # this loader's own cache object: the labels it trains on
     idxs = list(range(len(cache)))
     if split == 'official': splits = ([i for i in idxs if cache.splits[i] == 'train'], [i for i in idxs if cache.splits[i] == 'val'])
     else: splits = RandomSplitter(valid_pct, seed=seed)(idxs)
     dsets = Datasets(idxs, [[CachedImage(cache)], [CachedLabel(cache), Categorize()]], splits=splits)
     stats = norm_stats_for(normalize, [cache.files[i] for i in splits[0]], seed=seed)
     tfms = (aug_transforms(size=size, min_scale=min_scale) if aug == 'chapter'
-            else [RandomResizedCropGPU(size, min_scale=min_scale, valid_scale=rrc_valid_scale(size)), Flip(p=0.5, size=None)])
+            else [RandomResizedCropBatch(size, min_scale=min_scale, valid_scale=rrc_valid_scale(size)), Flip(p=0.5, size=None)])
     tfms = [IntToFloatTensor(), *tfms, *([Normalize.from_stats(*stats)] if stats is not None else [])]
     set_seed(seed)
     dls = dsets.dataloaders(bs=bs, dl_type=CacheDL, after_batch=tfms, device=device, num_workers=0)
@@ -223,6 +226,29 @@ def get_fast_dls(bs:int=64, # Batch size
     _check_full_batch(dls, bs, path)
     dls.cache = cache
     return dls
+
+# %% ../nbs/65_fastpath.ipynb #c252c4fb
+class RandomResizedCropBatch(RandomResizedCropGPU):
+    "fastai's per-item `RandomResizedCrop` on a batch: each image its own crop, resized with antialiasing as PIL does"
+    def before_call(self, b, split_idx): self.do, self.valid = True, bool(split_idx)
+
+    def _crop(self, h, w):
+        "(top, left, height, width) of one random crop, drawn as `RandomResizedCrop` draws it"
+        for _ in range(10):
+            area = random.uniform(self.min_scale, self.max_scale) * w * h
+            ratio = math.exp(random.uniform(math.log(self.ratio[0]), math.log(self.ratio[1])))
+            nw, nh = int(round(math.sqrt(area * ratio))), int(round(math.sqrt(area / ratio)))
+            if nw <= w and nh <= h: return random.randint(0, h - nh), random.randint(0, w - nw), nh, nw
+        return 0, 0, h, w  # the cache holds squares, whose ratio is always allowed
+
+    def encodes(self, x:TensorImage):
+        h, w = x.shape[-2:]
+        resize = lambda o: F.interpolate(o, size=self.size, mode='bilinear', antialias=True, align_corners=False)
+        if self.valid:
+            ch, cw = int(h * self.valid_scale), int(w * self.valid_scale); t, l = (h - ch) // 2, (w - cw) // 2
+            return resize(x[..., t:t+ch, l:l+cw])
+        crops = [self._crop(h, w) for _ in range(len(x))]
+        return torch.cat([resize(xi[None, :, t:t+ch, l:l+cw]) for xi, (t, l, ch, cw) in zip(x, crops)])
 
 # %% ../nbs/65_fastpath.ipynb #3777ecb8
 def fast_settings(learn:Learner, # Learner to adapt, in place
@@ -249,11 +275,11 @@ def cache_dls(recipe:Recipe, # Its data settings are used
     "`train`'s loader for `loader='cache'`: `get_fast_dls` with `recipe`'s data settings"
     return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
                         aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
-                        n_per_class=recipe.n_per_class, seed=recipe.seed, progress=progress)
+                        n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, progress=progress)
 
 def add_fast_settings(learn:Learner, recipe:Recipe):
     "`train`'s piece for `loader='cache'`: `fast_settings` (bf16 and channels-last on CUDA; nothing on the CPU)"
-    if recipe.loader == 'cache': fast_settings(learn)
+    if recipe.loader == 'cache': fast_settings(learn, bf16=recipe.bf16)
 
 # %% ../nbs/65_fastpath.ipynb #b816a28f
 # The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import fastai, torch
 from fastai.vision.all import *
+from fastai.callback.channelslast import ChannelsLast
 from . import __version__
 from .data import *
 from .checks import *
 
 # %% auto #0
-__all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'make_learner', 'tiny_learner',
-           'EpochLog', 'RecordNotSaved', 'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
+__all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'tiny_learner', 'TorchAdam',
+           'cpu_bf16', 'cpu_isa', 'precision', 'CPUBFloat16', 'make_learner', 'EpochLog', 'RecordNotSaved',
+           'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
 
 # %% ../nbs/10_train.ipynb #5c1a7e3d
 @functools.cache
@@ -48,6 +50,7 @@ class Recipe:
     normalize:Literal['imagenet', 'dataset']|None = None  # statistics to normalize with, or none
     split:Literal['official', 'random'] = 'official'      # the val/ folder, or 20% of train+val as the book
     n_per_class:Count|None = None                         # use only the first n images of each class and split
+    noise:Whole = 0                                       # percent of training labels changed: the official noisy labels (`labeller`)
     loader:Literal['fastai', 'cache'] = 'fastai'          # files decoded every epoch, or the fast path (decoded once, on the GPU)
     # optimisation
     bs:Count = 64                                         # images per batch
@@ -55,8 +58,9 @@ class Recipe:
     schedule:Literal['one_cycle', 'flat_cos'] = 'one_cycle'  # `fit_one_cycle` or `fit_flat_cos`
     lr:Positive = 3e-3                                    # peak learning rate
     wd:NonNegative|None = None                            # weight decay; None: fastai's default (0.01)
-    opt:Literal['adam', 'ranger'] = 'adam'                # Adam, or Ranger (RAdam + Lookahead)
-    fp16:bool = False                                     # mixed precision; used on a GPU only
+    opt:Literal['adam', 'fastai-adam', 'ranger'] = 'adam' # fastai's Adam by torch's fused kernel (`TorchAdam`), fastai's own (same updates, slower), or Ranger
+    fp16:bool = False                                     # float16 mixed precision on a GPU, with fastai's stock loader
+    bf16:bool = True                                      # bfloat16 autocast where the hardware computes it natively (`precision`); False: float32
     # regularisation
     loss:Literal['cross_entropy', 'label_smoothing'] = 'cross_entropy'
     ls_eps:Epsilon = 0.1                                  # label smoothing epsilon
@@ -138,23 +142,6 @@ def get_recipe(name:str, # One of `RECIPES`
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}; choose one of: {', '.join(RECIPES)}")
     return at_scale(RECIPES[name], scale).replace(**kwargs)
 
-# %% ../nbs/10_train.ipynb #e2f3b807
-def make_learner(recipe:Recipe, # What to build
-                 dls:DataLoaders, # Data to train on
-                 cbs=None # Extra callbacks
-                ) -> Learner:
-    "A fresh `Learner` for `recipe`: random-init model, loss, optimiser, metrics and mixing callback"
-    act = Mish if recipe.act == 'mish' else nn.ReLU
-    model = globals()[recipe.arch](n_out=dls.c, act_cls=act)
-    loss = LabelSmoothingCrossEntropy(eps=recipe.ls_eps) if recipe.loss == 'label_smoothing' else CrossEntropyLossFlat()
-    opt = partial(ranger, mom=0.9, sqr_mom=0.99, eps=1e-6) if recipe.opt == 'ranger' else Adam
-    cbs = L(cbs)
-    if recipe.mix == 'mixup': cbs.append(MixUp(recipe.mix_alpha))
-    elif recipe.mix == 'cutmix': cbs.append(CutMix(recipe.mix_alpha))
-    learn = Learner(dls, model, loss_func=loss, opt_func=opt, metrics=accuracy, cbs=cbs)
-    if recipe.fp16 and recipe.loader != 'cache' and torch.cuda.is_available(): learn = learn.to_fp16()  # the fast path uses bf16
-    return learn
-
 # %% ../nbs/10_train.ipynb #af777c3a
 def tiny_learner(dls:DataLoaders, # Data to train on
                  cbs=None, # Callbacks
@@ -166,6 +153,65 @@ def tiny_learner(dls:DataLoaders, # Data to train on
     set_seed(seed)
     model = nn.Sequential(ConvLayer(3, 16, stride=2), ConvLayer(16, 32, stride=2), nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(32, dls.c))
     return Learner(dls, model, loss_func=CrossEntropyLossFlat() if loss_func is None else loss_func, metrics=accuracy, cbs=cbs, **kwargs)
+
+# %% ../nbs/10_train.ipynb #16a50031
+class TorchAdam(OptimWrapper):
+    "fastai's `Adam` (its defaults, decoupled weight decay, none where fastai marks `do_wd=False`) computed by torch's fused `Adam`"
+    def __init__(self, params, lr=1e-3, mom=0.9, sqr_mom=0.99, eps=1e-5, wd=0.01):
+        groups = L(params); groups = groups if isinstance(groups[0], (L, list)) else [groups]
+        make = partial(torch.optim.Adam, [dict(params=list(g), wd=wd) for g in groups], lr=lr, betas=(mom, sqr_mom), eps=eps)
+        try: opt = make(fused=True)  # one kernel for every tensor (torch 2.4 and later on the CPU)
+        except RuntimeError: opt = make(foreach=True)
+        super().__init__(opt=opt, hp_map={'betas__0': 'mom', 'betas__1': 'sqr_mom'})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        "fastai's weight decay on the parameters marked `do_wd`, then torch's Adam step (which has none of its own)"
+        for pg in self.opt.param_groups:
+            ps = [p for p in pg['params'] if p.grad is not None and self.state[p].get('do_wd', True)]
+            if ps and pg['wd']: torch._foreach_mul_(ps, 1 - pg['lr'] * pg['wd'])
+        return self.opt.step(closure)
+
+# %% ../nbs/10_train.ipynb #570c4fa0
+def cpu_bf16() -> bool:
+    "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), so that autocasting to it is faster than float32"
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+def cpu_isa() -> str:
+    "The CPU's vector instruction set as torch uses it, with its bfloat16 support: what a bit-for-bit rerun needs"
+    return torch.backends.cpu.get_cpu_capability() + ('+BF16' if torch.cpu._is_avx512_bf16_supported() else '') \
+           + ('+AMX' if torch.cpu._is_amx_tile_supported() else '')
+
+def precision(recipe) -> str:
+    "What `recipe`'s step computes in on this machine: 'bfloat16', 'float16' or 'float32'"
+    if torch.cuda.is_available():  # the fast path's settings (`fast_settings`), or fastai's `to_fp16` on the stock loader
+        return 'bfloat16' if recipe.loader == 'cache' and recipe.bf16 else 'float16' if recipe.fp16 else 'float32'
+    return 'bfloat16' if recipe.bf16 and cpu_bf16() else 'float32'
+
+class CPUBFloat16(Callback):
+    "bfloat16 autocast of the forward pass on the CPU (fastai's `MixedPrecision` autocasts on CUDA only), the prediction back in float32"
+    order = MixedPrecision.order
+    def before_batch(self): self.autocast = torch.autocast('cpu', dtype=torch.bfloat16); self.autocast.__enter__()
+    def after_pred(self): self.autocast.__exit__(None, None, None); self.learn.pred = to_float(self.pred)
+
+# %% ../nbs/10_train.ipynb #e2f3b807
+def make_learner(recipe:Recipe, # What to build
+                 dls:DataLoaders, # Data to train on
+                 cbs=None # Extra callbacks
+                ) -> Learner:
+    "A fresh `Learner` for `recipe`: random-init model, loss, optimiser, metrics and mixing callback"
+    act = Mish if recipe.act == 'mish' else nn.ReLU
+    model = globals()[recipe.arch](n_out=dls.c, act_cls=act)
+    loss = LabelSmoothingCrossEntropy(eps=recipe.ls_eps) if recipe.loss == 'label_smoothing' else CrossEntropyLossFlat()
+    opt = {'adam': TorchAdam, 'fastai-adam': Adam, 'ranger': partial(ranger, mom=0.9, sqr_mom=0.99, eps=1e-6)}[recipe.opt]
+    cbs = L(cbs)
+    if recipe.mix == 'mixup': cbs.append(MixUp(recipe.mix_alpha))
+    elif recipe.mix == 'cutmix': cbs.append(CutMix(recipe.mix_alpha))
+    learn = Learner(dls, model, loss_func=loss, opt_func=opt, metrics=accuracy, cbs=cbs)
+    prec = precision(recipe)
+    if prec == 'float16': learn = learn.to_fp16()
+    elif prec == 'bfloat16' and not torch.cuda.is_available(): learn.add_cbs([ChannelsLast(), CPUBFloat16()])  # on a GPU: the fast path's settings
+    return learn
 
 # %% ../nbs/10_train.ipynb #b41945b9
 class EpochLog(Callback):
@@ -186,7 +232,8 @@ class EpochLog(Callback):
 def _env(dls):
     dev = dls.device if dls.device is not None else default_device()
     return dict(device=str(dev), device_name=torch.cuda.get_device_name(dev) if torch.device(dev).type == 'cuda' else platform.processor() or platform.machine(),
-                torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), imagenette_sota=__version__)
+                torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), imagenette_sota=__version__,
+                cpu_isa=cpu_isa())
 
 def _writable(out):
     "Fail before training if `out` cannot be appended to; write nothing there if it does not exist yet"
@@ -246,7 +293,6 @@ def load_records(*files) -> list:
 
 # %% ../nbs/10_train.ipynb #ba5a9c8f
 def _record(recipe, run, n, status, path, dls, log, **kw):
-    cuda = torch.cuda.is_available()
     return dict(recipe={**asdict(recipe), 'dataset': path.name}, status=status,  # the copy that ran, not the download default
                 finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                 dataset=path.name, split=recipe.split, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
@@ -255,8 +301,7 @@ def _record(recipe, run, n, status, path, dls, log, **kw):
                 epochs=len(log.epochs),
                 **kw, accuracy_per_epoch=[e['accuracy'] for e in log.epochs],
                 seconds_per_epoch=[e['seconds'] for e in log.epochs], size_per_epoch=[e['size'] for e in log.epochs],
-                epoch_log=log.epochs, fp16=bool(recipe.fp16 and recipe.loader != 'cache' and cuda),
-                bf16=bool(recipe.loader == 'cache' and cuda), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
+                epoch_log=log.epochs, precision=precision(recipe), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
                 threads=torch.get_num_threads(), num_workers=dls.train.num_workers, **_env(dls))
 
 def stock_dls(recipe:Recipe, # Its data settings are used
@@ -270,7 +315,7 @@ def stock_dls(recipe:Recipe, # Its data settings are used
     "fastai's stock loader for `recipe` (`get_dls`), its folder and images checked first: JPEG files decoded and augmented every epoch"
     check_layout(path); check_images(SubsetItems(n_per_class=recipe.n_per_class)(path))
     return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
-                   normalize=recipe.normalize, n_per_class=recipe.n_per_class, seed=recipe.seed, num_workers=num_workers, img_cls=RGBImage)
+                   normalize=recipe.normalize, n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, num_workers=num_workers, img_cls=RGBImage)
 
 class Pieces:
     "What `train` composes beyond the chapter's baseline: each later notebook adds its own piece here"
