@@ -190,11 +190,11 @@ def _env(dls):
                 torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), imagenette_sota=__version__)
 
 def _writable(out, what='results'):
-    "Fail before training if `out` cannot be appended to (or is not a regular file: a FIFO would hang); write nothing there if it does not exist yet"
+    "Fail before training if `out` cannot be appended to, or is neither a regular file nor a device such as /dev/null (a FIFO would hang); write nothing there if it does not exist yet"
     out = Path(out)
     try:
         if out.exists():
-            if not out.is_file(): raise OSError(errno.EINVAL, "it exists and is not a regular file")
+            if not (out.is_file() or out.is_char_device()): raise OSError(errno.EINVAL, "it exists and is not a regular file")
             with open(out, 'a'): pass
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -373,9 +373,9 @@ def _sigterm_interrupts():
     finally: signal.signal(signal.SIGTERM, old)
 
 def _export(learn, fn):
-    tmp = fn.with_name(f".{fn.name}.{os.getpid()}.tmp")
+    tmp, dls, opt = fn.with_name(f".{fn.name}.{os.getpid()}.tmp"), learn.dls, learn.opt
     try: learn.export(tmp); seal(tmp); os.replace(tmp, fn)  # whole and sealed, or not there
-    finally: tmp.unlink(missing_ok=True)
+    finally: tmp.unlink(missing_ok=True); learn.dls, learn.opt = dls, opt  # fastai's export leaves them emptied when it fails
 
 def export_model(learn:Learner, # A trained learner
                  fn:str|Path # Where the model goes
