@@ -55,7 +55,7 @@ def run(j, a, logs):
     name, loader, seed, settings = j['recipe'], j['loader'], j['seed'], j['settings']
     cmd = [sys.executable, '-m', 'imagenette_sota.cli', 'train', '--recipe', name, '--scale', 'cpu', '--loader', loader,
            '--seed', str(seed), '--out', a.out, '--checkpoints', a.checkpoints, '--workers', '0']
-    if a.smoke: settings = {'bs': 8, **({} if RECIPES[name].progressive else {'epochs': 1}), **settings}
+    if a.smoke: settings = {'bs': 8, 'ft_bs': 8, **({} if RECIPES[name].progressive else {'epochs': 1}), **settings}
     if settings: cmd += ['--settings', *(f'{k}={v}' for k, v in settings.items())]
     if a.data: cmd += ['--data', a.data]
     tag = '-'.join([name, loader, str(seed), *(f'{k}{v}' for k, v in j['settings'].items())])
@@ -104,9 +104,14 @@ def parser(doc, json_default):
 
 
 def smoke_setup(a):
+    "Tiny synthetic data (with a file of noisy labels that changes every fourth training label) and temporary outputs"
+    import pandas as pd
     from imagenette_sota.data import make_tiny_imagenette
-    tmp = Path(tempfile.mkdtemp())
-    a.data, a.out, a.json, a.logs, a.checkpoints, a.models = (str(make_tiny_imagenette(tmp/'tiny', n_train=8, n_valid=2)), str(tmp/'r.jsonl'),
+    tmp = Path(tempfile.mkdtemp()); tiny = make_tiny_imagenette(tmp/'tiny', n_train=8, n_valid=2)
+    fs = sorted(f.relative_to(tiny) for f in tiny.glob('*/*/*'))
+    pd.DataFrame([dict(path=str(f), **{f'noisy_labels_{p}': 'n03028079' if i % 4 == 0 else f.parent.name for p in (5, 25, 50)},
+                       is_valid=f.parts[0] == 'val') for i, f in enumerate(fs)]).to_csv(tiny/'noisy_imagenette.csv', index=False)
+    a.data, a.out, a.json, a.logs, a.checkpoints, a.models = (str(tiny), str(tmp/'r.jsonl'),
                                                               str(tmp/'t.json'), str(tmp/'logs'), str(tmp/'ck'), str(tmp/'models'))
     a.seeds = [0]
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_checks.ipynb #ck000002
 from __future__ import annotations
-import os
+import hashlib, os, struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,13 +15,19 @@ from .data import *
 from .data import _images
 
 # %% auto #0
-__all__ = ['LayoutError', 'check_layout', 'BadImageError', 'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images']
+__all__ = ['LayoutError', 'check_layout', 'BadImageError', 'to_rgb', 'open_image', 'RGBImage', 'find_bad_images', 'check_images',
+           'seal', 'check_seal']
 
 # %% ../nbs/05_checks.ipynb #ck000005
 class LayoutError(ValueError):
     "A dataset folder does not have the Imagenette layout"
 
 # %% ../nbs/05_checks.ipynb #6b4f1998
+def _kind(f):
+    "What the non-regular file `f` is, in words"
+    return ('a broken symbolic link' if f.is_symlink() and not f.exists() else 'a folder' if f.is_dir()
+            else 'a FIFO, socket or device, not a regular file')
+
 def check_layout(path:str|Path, # A dataset folder
                  splits=('train','val') # The split folders it must hold
                 ) -> dict: # {split: {class folder: number of images}}
@@ -39,6 +45,9 @@ def check_layout(path:str|Path, # A dataset folder
         if files: raise LayoutError(f"{files[0]} is a file where a class folder should be "
                                     f"({len(files)} such file(s) in {sp}). Expected layout: {LAYOUT}.")
         if not kids: raise LayoutError(f"{sp} has no class folders. Expected layout: {LAYOUT}.")
+        odd = [f for k in kids for f in sorted(k.iterdir()) if f.suffix.lower() in IMAGE_EXTS and not f.is_file()]
+        if odd: raise LayoutError(f"{odd[0]} is {_kind(odd[0])}, not an image file ({len(odd)} such entries in {sp}); "
+                                  "every file named like an image is used or named: fix or remove it.")
         res[s] = {o.name: len(_images(o)) for o in kids}
         empty = [sp/k for k,n in res[s].items() if n == 0]
         if empty: raise LayoutError(f"Empty class folder {empty[0]} ({len(empty)} class folder(s) in {sp} hold no images).")
@@ -53,12 +62,15 @@ class BadImageError(ValueError):
 
 # %% ../nbs/05_checks.ipynb #9e05dbdb
 def to_rgb(im:Image.Image) -> Image.Image:
-    "Convert any PIL image to 8-bit RGB: alpha composited on white, 16/32-bit data scaled to 8 bits"
+    "Convert any PIL image to 8-bit RGB: alpha composited on white, 16-bit data scaled to 8 bits, floats in [0, 1] to [0, 255]; a range or mode of unknown brightness is refused"
     if im.mode == 'RGB': return im
     if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F'):
-        a = np.asarray(im, dtype=np.float32)
-        if im.mode.startswith('I;16') or a.max() > 255: a = a / 257.
-        return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8)).convert('RGB')
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = (a.min(), a.max()) if np.isfinite(a).all() else (np.nan, np.nan)
+        if not 0 <= lo <= hi <= 65535: raise ValueError(f"mode {im.mode} with values in [{lo}, {hi}]: not 8-bit, 16-bit or [0, 1] data, so its brightness is unknown")
+        a = a*255 if im.mode == 'F' and hi <= 1 else a/257 if im.mode.startswith('I;16') or hi > 255 else a
+        return Image.fromarray(a.round().astype(np.uint8)).convert('RGB')
+    if im.mode == 'LAB': raise ValueError("mode LAB: PIL cannot convert it to RGB faithfully; convert the file to RGB first")
     if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa') or (im.mode == 'P' and 'transparency' in im.info):
         im = im.convert('RGBA')
         return Image.alpha_composite(Image.new('RGBA', im.size, (255,255,255,255)), im).convert('RGB')
@@ -110,3 +122,31 @@ def check_images(files, full:bool=True, max_workers:int=None):
     if bad:
         lines = '\n'.join(f"  {e}" for f,e in bad[:20]) + (f"\n  ... and {len(bad)-20} more" if len(bad) > 20 else '')
         raise BadImageError(f"{len(bad)} of {len(files)} image files cannot be read; fix or remove them before training:\n{lines}")
+
+# %% ../nbs/05_checks.ipynb #d2ee561f
+_SEAL = b'imagenette_sota sha256 '
+
+def _sha256(f, n):
+    "SHA-256 of the first `n` bytes of the open file `f`, read 1 MiB at a time"
+    h = hashlib.sha256(); f.seek(0)
+    while n > 0 and (b := f.read(min(n, 1 << 20))): h.update(b); n -= len(b)
+    return h.hexdigest().encode()
+
+def seal(fn:str|Path):
+    "Store a SHA-256 of the zip archive `fn` (as `torch.save` writes it, without a comment) as its zip comment"
+    with open(fn, 'r+b') as f:
+        end = f.seek(0, 2); f.seek(end-22)
+        if f.read(4) != b'PK\x05\x06': raise ValueError(f"{fn} is not a zip archive without a comment")
+        c = _SEAL + _sha256(f, end-2)  # everything up to the comment's length
+        f.seek(end-2); f.write(struct.pack('<H', len(c)) + c); f.flush(); os.fsync(f.fileno())
+
+def check_seal(fn:str|Path) -> str|None:
+    "`None` if the contents of `fn` match the checksum `seal` stored in it, 'damaged' if they do not, 'unsealed' if it has none"
+    n = len(_SEAL) + 64
+    with open(fn, 'rb') as f:
+        end = f.seek(0, 2)
+        if end < n + 22: return 'unsealed'
+        f.seek(end-n-2); tail = f.read()
+        if tail[:2] != struct.pack('<H', n) or not tail[2:].startswith(_SEAL): return 'unsealed'
+        return None if _sha256(f, end-n-2) == tail[2+len(_SEAL):] else 'damaged'
+

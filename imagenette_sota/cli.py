@@ -86,8 +86,8 @@ def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", req
               settings:Param("other recipe settings as NAME=VALUE, e.g. noise=25 bf16=False (see `Recipe`)", nargs='+')=None,
               quick:Param("smoke run: 20 images per class, 64 px, <= 2 epochs; not a result", store_true)=False):
     "train a named recipe and print its result record"
-    kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None, **_settings(settings))
-    r = get_recipe(recipe, scale=scale or default_scale(), **{k: v for k, v in kw.items() if v is not None})
+    kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None)
+    r = get_recipe(recipe, scale=scale or default_scale(), **{**{k: v for k, v in kw.items() if v is not None}, **_settings(settings)})
     try: data = find_data(r.dataset, data)  # before anything is printed: a missing dataset is the first line
     except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None
     if quick:

@@ -40,6 +40,9 @@ def cache_dir_for(path:Path) -> Path:
 def _square(fn, presize):
     im = open_image(fn)
     w,h = im.size; s = presize/min(w,h)
+    if max(w,h) > 4*min(w,h):  # a strip: crop its centre square inside the resize, so memory is presize², whatever the shape
+        c = min(w,h); l,t = (w-c)/2, (h-c)/2
+        return np.asarray(im.resize((presize, presize), Image.BILINEAR, box=(l, t, l+c, t+c))).transpose(2,0,1)
     im = im.resize((max(presize, round(w*s)), max(presize, round(h*s))), Image.BILINEAR)
     w,h = im.size; l,t = (w-presize)//2, (h-presize)//2
     return np.asarray(im.crop((l, t, l+presize, t+presize))).transpose(2,0,1)

@@ -52,6 +52,9 @@ def _check_model_file(fn):
     if not fn.exists(): raise ModelNotFoundError(f"No model file {fn}: it does not exist. {_EXPECTED}")
     if fn.is_dir(): raise BadModelError(f"{fn} is a folder, not a model file. {_EXPECTED}")
     if fn.stat().st_size == 0: raise BadModelError(f"{fn} is an empty file (0 bytes), not a model. {_EXPECTED}")
+    if not fn.is_file(): raise BadModelError(f"{fn} is not a regular file, so not a model file. {_EXPECTED}")
+    if check_seal(fn) == 'damaged': raise BadModelError(f"{fn} is damaged: its contents differ from the checksum written "
+                                                         "into it when it was exported (`export_model`). Export the model again.")
     with open(fn, 'rb') as f: head = f.read(64)
     if zipfile.is_zipfile(fn):
         with zipfile.ZipFile(fn) as z: names = z.namelist()

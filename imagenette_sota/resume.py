@@ -4,12 +4,14 @@
 
 # %% ../nbs/70_resume.ipynb #54a22424
 from __future__ import annotations
-import contextlib, fcntl, hashlib, json, os, shutil, warnings
+import contextlib, fcntl, hashlib, json, os, shutil, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from fastai.vision.all import *
+from .data import SubsetItems
+from .checks import seal, check_seal
 from .train import Pieces
 
 # %% auto #0
@@ -28,19 +30,21 @@ def set_rng_states(s:dict, dl=None):
 
 # %% ../nbs/70_resume.ipynb #071017f8
 def run_id(recipe, data) -> str:
-    "A short name for one run of `recipe` on `data`: the same settings and data give the same id"
-    key = json.dumps(dict(recipe=asdict(recipe), data=str(Path(data).resolve())), sort_keys=True, default=str)
+    "A short name for one run of `recipe` on `data`: the same settings and data (path, and each file's name, size and modification time) give the same id"
+    files = [(os.fsencode(f.relative_to(data)).hex(), (st := f.stat()).st_size, st.st_mtime_ns) for f in SubsetItems(n_per_class=recipe.n_per_class)(Path(data))]
+    key = json.dumps(dict(recipe=asdict(recipe), data=str(Path(data).resolve()), files=files), sort_keys=True, default=str)
     return f"{recipe.name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 class CheckpointError(ValueError):
     "A checkpoint that cannot be read or does not belong to this run"
 
 def save_checkpoint(fn:Path, state:dict):
-    "Write `state` to `fn` atomically: a temporary file of this process, flushed, then renamed over `fn`"
+    "Write `state` to `fn` atomically: a temporary file of this process, sealed with its checksum (`seal`), flushed, then renamed over `fn`"
     fn = Path(fn); tmp = fn.with_name(f"{fn.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, 'wb') as f:
-            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+            torch.save(state, f)
+        seal(tmp)  # flushed to disk by `seal`
         os.replace(tmp, fn)
     except BaseException as e:
         tmp.unlink(missing_ok=True)  # no half-written file left behind; `fn` still holds the previous epoch
@@ -51,15 +55,19 @@ def load_checkpoint(fn:Path, rid:str=None) -> dict|None:
     "The checkpoint in `fn`, or `None` if there is none; a damaged one or one of another run fails clearly"
     fn = Path(fn)
     if not fn.exists(): return None
+    if not fn.is_file(): raise CheckpointError(f"Checkpoint {fn} is not a regular file; remove it to start the run again")
+    if (seal_problem := check_seal(fn)) == 'damaged':
+        raise CheckpointError(f"Checkpoint {fn} is damaged: its contents differ from the checksum saved with it; "
+                              "delete it to start the run again from the beginning")
     try: state = torch.load(fn, map_location='cpu', weights_only=False)
     except Exception as e:
         raise CheckpointError(f"Checkpoint {fn} cannot be read ({type(e).__name__}: {e}); delete it to start the run "
                               "again from the beginning") from None
     if not isinstance(state, dict) or 'epoch' not in state or 'model' not in state:
         raise CheckpointError(f"{fn} is not a checkpoint of this library; delete it to start again")
-    if 'random_state' not in (state.get('rng') or {}):
-        raise CheckpointError(f"{fn} was written by an older version of this library (its random states are stored "
-                              "another way); delete it to start the run again")
+    if seal_problem or 'random_state' not in (state.get('rng') or {}):
+        raise CheckpointError(f"{fn} was written by an older version of this library (without a checksum, or with its "
+                              "random states stored another way); delete it to start the run again")
     if rid is not None and state.get('run_id') != rid:
         raise CheckpointError(f"Checkpoint {fn} belongs to run {state.get('run_id')!r}, not {rid!r}")
     return state
@@ -72,8 +80,10 @@ class Checkpoint(Callback):
                  rid:str, # The run's id, stored to refuse mixing runs
                  phase:int=0, # Which `fit` of the run this is (0: the main schedule)
                  epoch_log=None, # The EpochLog whose entries are saved too
-                 smooth=None): # A resumed run's (val, count) of the Recorder's smoothed training loss
+                 smooth=None, # A resumed run's (val, count) of the Recorder's smoothed training loss
+                 before:float=0.): # A resumed run's seconds of fitting before its interruption
         store_attr()
+    def before_fit(self): self.t0 = time.perf_counter() - self.before
     def before_train(self):  # a resumed run continues the smoothed loss that fastai reports as train_loss
         if self.smooth is not None: self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = self.smooth; self.smooth = None
     def before_epoch(self): self.trained = False
@@ -84,6 +94,7 @@ class Checkpoint(Callback):
                                       model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(),
                                       rng=rng_states(self.dls.train),
                                       smooth=(self.recorder.smooth_loss.val, self.recorder.smooth_loss.count),
+                                      fit_seconds=time.perf_counter() - self.t0,
                                       epoch_log=list(self.epoch_log.epochs) if self.epoch_log else None))
 
 def restore(learn:Learner, state:dict):
@@ -154,7 +165,8 @@ def checkpointed(learn:Learner, # The run's learner, before its fit
             restore(learn, state)
             if epoch_log is not None: epoch_log.epochs = list(state['epoch_log'])
             if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {state['n_epoch']}")
-        cb = None if fn is None else Checkpoint(fn, rid, 0, epoch_log, smooth=state['smooth'] if state is not None else None)
+        cb = None if fn is None else Checkpoint(fn, rid, 0, epoch_log, smooth=state['smooth'] if state is not None else None,
+                                                before=state.get('fit_seconds', 0.) if state is not None else 0.)
         if cb is not None: learn.add_cb(cb)
         yield (state['epoch'] + 1 if state is not None else 0), cb
         if fn is not None and rank0: fn.unlink(missing_ok=True)  # finished: no checkpoint needed (nor the folder made for it)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, functools, json, math, os, platform, stat, time
+import contextlib, dataclasses, errno, fcntl, functools, json, math, os, platform, signal, stat, tempfile, threading, time, warnings
 from typing import Literal, get_type_hints
 from dataclasses import dataclass, asdict
 from datetime import datetime, timezone
@@ -20,7 +20,7 @@ from .checks import *
 # %% auto #0
 __all__ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe', 'tiny_learner', 'TorchAdam',
            'cpu_bf16', 'cpu_isa', 'precision', 'CPUBFloat16', 'make_learner', 'EpochLog', 'RecordNotSaved',
-           'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'train']
+           'append_record', 'load_records', 'stock_dls', 'Pieces', 'recipe_dls', 'Terminated', 'export_model', 'train']
 
 # %% ../nbs/10_train.ipynb #5c1a7e3d
 @functools.cache
@@ -235,16 +235,17 @@ def _env(dls):
                 torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), imagenette_sota=__version__,
                 cpu_isa=cpu_isa())
 
-def _writable(out):
-    "Fail before training if `out` cannot be appended to; write nothing there if it does not exist yet"
+def _writable(out, what='results'):
+    "Fail before training if `out` cannot be appended to, or is neither a regular file nor a device such as /dev/null (a FIFO would hang); write nothing there if it does not exist yet"
     out = Path(out)
     try:
         if out.exists():
+            if not (out.is_file() or out.is_char_device()): raise OSError(errno.EINVAL, "it exists and is not a regular file")
             with open(out, 'a'): pass
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
             probe = out.with_name(f'.{out.name}.{os.getpid()}.probe'); probe.write_bytes(b''); probe.unlink()
-    except OSError as e: raise OSError(f"Cannot write results to {out}: {e.strerror or e}") from None
+    except OSError as e: raise OSError(f"Cannot write {what} to {out}: {e.strerror or e}") from None
     return out
 
 def _finite(o):
@@ -279,7 +280,11 @@ def append_record(record:dict, # A result record
 
 def _numbered_records(fn):
     "(line number, record) for each non-blank line of the JSON-lines file `fn`, read once; a bad line fails with its file and line number"
-    try: text = Path(fn).read_text(encoding='utf-8')
+    if Path(fn).exists() and not Path(fn).is_file(): raise ValueError(f"{fn}: not a regular file, so not a results file")  # a FIFO would hang
+    with open(fn, 'rb') as f:
+        fcntl.flock(f, fcntl.LOCK_SH)  # a run appending holds LOCK_EX: a reader sees whole lines only
+        data = f.read()
+    try: text = data.decode('utf-8')
     except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a JSON-lines results file (byte {e.start} is not UTF-8 text)") from None
     for i,line in enumerate(text.splitlines(), 1):
         if not line.strip(): continue
@@ -302,7 +307,7 @@ def _record(recipe, run, n, status, path, dls, log, **kw):
                 **kw, accuracy_per_epoch=[e['accuracy'] for e in log.epochs],
                 seconds_per_epoch=[e['seconds'] for e in log.epochs], size_per_epoch=[e['size'] for e in log.epochs],
                 epoch_log=log.epochs, precision=precision(recipe), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
-                threads=torch.get_num_threads(), num_workers=dls.train.num_workers, **_env(dls))
+                threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, **_env(dls))
 
 def stock_dls(recipe:Recipe, # Its data settings are used
               path:Path, # Dataset folder
@@ -351,10 +356,16 @@ def _checkpoints(learn, recipe, path, folder, **kwargs):
     if folder is None: return contextlib.nullcontext((0, None))
     return _piece('Checkpointing', Pieces.checkpointed, 'resume')(learn, recipe, path, folder, **kwargs)
 
+def _fit_flat_cos(learn, n_epoch, lr, start_epoch=0, **kwargs):
+    "fastai's `fit_flat_cos`, built the same way, but passing on `start_epoch` (fastai 2.8.7 drops it and trains the skipped epochs again)"
+    if learn.opt is None: learn.create_opt()
+    learn.opt.set_hyper('lr', lr); lr = np.array([h['lr'] for h in learn.opt.hypers])
+    learn.fit(n_epoch, cbs=ParamScheduler({'lr': combined_cos(0.75, lr, lr, lr/1e5)}), start_epoch=start_epoch, **kwargs)
+
 def _fit(learn, recipe, run, start, ck_cb, stage2_dls):
     "The recipe's schedule from epoch `start`, then the book's second stage when it has one"
     wd = {} if recipe.wd is None else dict(wd=recipe.wd)
-    fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
+    fit = partial(_fit_flat_cos, learn) if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
     if start < recipe.epochs: fit(recipe.epochs, run.lr, start_epoch=start, **wd)
     if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
         if ck_cb is not None: learn.remove_cb(ck_cb)
@@ -393,6 +404,36 @@ def _save(rec, out, error=None):
         if error is not None: error.add_note(f"Its {rec['status']!r} record could not be saved either: {e}"); return  # the first error is the one to see
         raise RecordNotSaved(f"{e}. The run finished (top-1 {rec['accuracy']:.4f}); the error's `record` holds its result", rec) from None
 
+class Terminated(KeyboardInterrupt):
+    "SIGTERM, as a job scheduler sends it, during `train`: recorded as 'interrupted', like Ctrl-C"
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    "SIGTERM raises `Terminated` in the main thread while the block runs; the previous handler is restored after"
+    if threading.current_thread() is not threading.main_thread(): yield; return  # only the main thread may set handlers
+    def stop(signum, frame): raise Terminated("stopped by SIGTERM")
+    old = signal.signal(signal.SIGTERM, stop)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, old)
+
+def _export(learn, fn):
+    tmp, dls, opt = fn.with_name(f".{fn.name}.{os.getpid()}.tmp"), learn.dls, learn.opt
+    try: learn.export(tmp); seal(tmp); os.replace(tmp, fn)  # whole and sealed, or not there
+    finally: tmp.unlink(missing_ok=True); learn.dls, learn.opt = dls, opt  # fastai's export leaves them emptied when it fails
+
+def export_model(learn:Learner, # A trained learner
+                 fn:str|Path # Where the model goes
+                ) -> Path: # Where it went
+    "`learn.export(fn)` without the run's own callbacks, sealed with its checksum; if `fn` cannot be written, to a file in the temporary folder named by a warning"
+    fn = Path(fn).absolute()
+    with learn.removed_cbs([cb for cb in learn.cbs if not type(cb).__module__.startswith('fastai')]):  # run-time helpers, not the model
+        try: _export(learn, fn); return fn
+        except OSError as e:
+            alt = Path(tempfile.gettempdir())/f"{fn.stem}-{os.getpid()}{fn.suffix}"
+            _export(learn, alt)
+            warnings.warn(f"Cannot write the model to {fn} ({e.strerror or e}); saved it to {alt} instead", stacklevel=2)
+            return alt
+
 def train(recipe:Recipe, # What to run
           data:str|Path=None, # Dataset folder; default: `find_data(recipe.dataset)`
           out:str|Path=None, # Append the result record to this JSON-lines file
@@ -402,13 +443,15 @@ def train(recipe:Recipe, # What to run
           progress:bool=True, # Show fastai's progress bars and epoch table
           checkpoints:str|Path=None, # Folder for a checkpoint after every epoch (see the resume notebook)
           resume:bool=True, # Continue from this run's checkpoint in `checkpoints` when there is one
-          return_learner:bool=False # Also return the trained `Learner`
+          return_learner:bool=False, # Also return the trained `Learner`
+          export:str|Path=None # Save the trained model here with `export_model` (checked before the first epoch)
          ) -> dict: # The result record (and the learner if asked)
     "Train `recipe` and return its result record, appended to `out` when given"
     # Seeding: on the CPU every run repeats exactly; on a GPU cuDNN keeps choosing its fastest kernels
     # (`reproducible=False`), which is not bit-exact, so GPU results are reported as mean ± sd over seeds.
     n, out = max(num_distrib(), 1), out if rank_distrib() == 0 else None  # several processes: only rank 0 writes records and checkpoints
     if out is not None: _writable(out)
+    if export is not None: _writable(export, 'the model')
     path = find_data(recipe.dataset, data)
     run = _piece('Training on several processes', Pieces.distributed_recipe, 'distributed')(recipe, n) if n > 1 else recipe
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
@@ -416,8 +459,8 @@ def train(recipe:Recipe, # What to run
     log = EpochLog()
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
     learn = _learner(recipe, dls, L(cbs) + [log])
-    with _checkpoints(learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress) as (start, ck_cb):
-        t0 = time.perf_counter()  # the checkpoint stays this run's until its record is saved, and goes then
+    with _sigterm_interrupts(), _checkpoints(learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress) as (start, ck_cb):
+        t0 = time.perf_counter() - (ck_cb.before if ck_cb else 0)  # a resumed run's clock counts the seconds before its interruption
         try:
             with _quiet(learn, progress, n):
                 _fit(learn, recipe, run, start, ck_cb, stage2)
@@ -430,6 +473,7 @@ def train(recipe:Recipe, # What to run
                               fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
             raise
         rec = _record(recipe, run, n, 'complete', path, dls, log, note=note, accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s,
-                      fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None)
+                      fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None,
+                      model=str(export_model(learn, export)) if export is not None and rank_distrib() == 0 else None)
         _save(rec, out)  # a result that cannot be saved is not lost: it travels with the error, and the checkpoint stays
     return (rec, learn) if return_learner else rec
