@@ -34,7 +34,7 @@ CACHE_ENV = 'IMAGENETTE_SOTA_CACHE'  # the folder of the image caches, instead o
 
 def _cache_error(fn:Path, e:OSError, need:str='') -> OSError:
     "`e` as an error that names the image cache file `fn` and says how to put the cache elsewhere"
-    return OSError(e.errno, f"Cannot write the image cache {fn}: {e.strerror or e}{need}. Put the cache elsewhere with the "
+    return OSError(e.errno, f"Cannot build the image cache {fn}: {e.strerror or e}{need}. Put the cache elsewhere with the "
                             f"{CACHE_ENV} environment variable or the cache_dir argument (--cache-dir on the command line)")
 
 def cache_dir_for(path:Path) -> Path:
