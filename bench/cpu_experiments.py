@@ -4,16 +4,18 @@
 Sets, each a queue of `imagenette-sota train` runs (3 seeds each, the fast path, the full official split), resumable
 like the table (a run whose recipe already has a complete record in the set's results file is skipped):
 
-- `long`:  chapter-baseline, mixup, cutmix, label-smoothing and leaderboard at 20 epochs (the leaderboard's second
-           column), against their 5-epoch records in the table: from which length does each technique help?
-- `noise`: chapter-baseline, label-smoothing and mixup trained on the official noisy labels (5, 25 and 50 % of the
-           training labels changed; validation labels clean): does each technique's effect grow with the noise?
 - `step`:  chapter-baseline with the step as it was before the faster one (fastai's own Adam, float32): the new
            step's accuracy against the old one's, over the same seeds.
+- `noise`: chapter-baseline, label-smoothing and mixup trained on the official noisy labels with 25 % of the training
+           labels changed (validation labels clean); `noise-more` adds 5 and 50 %: does each technique's effect grow
+           with the noise?
+- `long`:  chapter-baseline, mixup and label-smoothing at 20 epochs (the leaderboard's second column), against their
+           5-epoch records in the table: from which length does each technique help? `long-more` adds cutmix and
+           the leaderboard recipe.
 - `tta`:   not a training set: fastai's `tta`, flip, five-crop and ten-crop TTA (`tta_report`) on the full validation
            set, with the models the table's chapter-progressive runs exported, one row per model and method.
 
-    python bench/cpu_experiments.py long noise          # about 75 minutes on 2 cores
+    python bench/cpu_experiments.py step noise long tta  # about an hour on 2 cores, in order of priority
     python bench/cpu_experiments.py tta                 # minutes, after the table
     python bench/cpu_experiments.py long --smoke        # seconds, on a tiny synthetic dataset
 """
@@ -23,10 +25,13 @@ from pathlib import Path
 import torch
 from cpu_table import job, parser, run_queue, smoke_setup
 
-SETS = {
-    'long':  lambda seeds: [job(n, 'cache', s, epochs=20) for n in ('chapter-baseline', 'mixup', 'cutmix', 'label-smoothing', 'leaderboard') for s in seeds],
-    'noise': lambda seeds: [job(n, 'cache', s, noise=p) for p in (5, 25, 50) for n in ('chapter-baseline', 'label-smoothing', 'mixup') for s in seeds],
-    'step':  lambda seeds: [job('chapter-baseline', 'cache', s, opt='fastai-adam', bf16=False) for s in seeds],
+LONG, NOISY = ('chapter-baseline', 'mixup', 'label-smoothing'), ('chapter-baseline', 'label-smoothing', 'mixup')
+SETS = {  # a set's records go to results/cpu-<set>.jsonl; the '-more' sets complete a set in the same file
+    'step':       lambda seeds: [job('chapter-baseline', 'cache', s, opt='fastai-adam', bf16=False) for s in seeds],
+    'noise':      lambda seeds: [job(n, 'cache', s, noise=25) for n in NOISY for s in seeds],
+    'long':       lambda seeds: [job(n, 'cache', s, epochs=20) for n in LONG for s in seeds],
+    'noise-more': lambda seeds: [job(n, 'cache', s, noise=p) for p in (5, 50) for n in NOISY for s in seeds],
+    'long-more':  lambda seeds: [job(n, 'cache', s, epochs=20) for n in ('cutmix', 'leaderboard') for s in seeds],
 }
 
 
@@ -68,8 +73,8 @@ def main():
     for name in a.sets:
         if name == 'tta': rc |= tta_variants(a); continue
         b = p.parse_args(sys.argv[1:]); b.__dict__.update(a.__dict__)
-        if not a.smoke: b.out = f'results/cpu-{name}.jsonl' if a.out == 'results/cpu.jsonl' else a.out
-        b.json = a.json or f'bench/cpu_{name}.json'
+        if not a.smoke: b.out = f"results/cpu-{name.split('-')[0]}.jsonl" if a.out == 'results/cpu.jsonl' else a.out
+        b.json = a.json or f"bench/cpu_{name.replace('-', '_')}.json"
         rc |= run_queue(SETS[name](a.seeds), b)
     return rc
 

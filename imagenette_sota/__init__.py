@@ -5,6 +5,14 @@ __version__ = "0.5.0"
 import warnings as _warnings
 _warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
-# Every notebook's module, in reading order: each adds the pieces it teaches (a loader, a callback, checkpointing,
-# several processes) to `train.Pieces` when it is imported, so that `train` runs every recipe after `import imagenette_sota`.
-from . import data, checks, train, results, normalization, progressive, tta, mixup, label_smoothing, fastpath, resume, inference, distributed
+# Every notebook's module, in reading order, imported when first used (`imagenette_sota.train`, `from imagenette_sota
+# import fastpath`): importing the package imports neither fastai nor torch, so that the command line answers `--help`
+# at once. `train` imports the later notebooks' modules whose pieces (a loader, a callback, checkpointing, several
+# processes) a recipe needs.
+import importlib as _importlib
+_MODULES = ('data', 'checks', 'train', 'results', 'normalization', 'progressive', 'tta', 'mixup', 'label_smoothing',
+            'fastpath', 'resume', 'inference', 'cli', 'distributed')
+
+def __getattr__(name):
+    if name in _MODULES: return _importlib.import_module(f'{__name__}.{name}')
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

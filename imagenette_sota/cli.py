@@ -4,25 +4,21 @@
 
 # %% ../nbs/80_cli.ipynb #9b0246ac
 from __future__ import annotations
-import argparse, ast, contextlib, json, statistics, sys, time, warnings
+import argparse, ast, contextlib, importlib, json, os, statistics, sys, time, warnings
 from pathlib import Path
 
 from fastcore.script import anno_parser, Param, store_true
-from fastai.callback.core import Callback
-from .data import find_data, DataNotFoundError, Count, Whole, Pixels, Seed, Positive
-from .train import RECIPES, SCALES, get_recipe, default_scale, RecordNotSaved, train
-from .inference import load_model, predict_file
-from .results import results_table, format_table
 
 # %% auto #0
-__all__ = ['COMMANDS', 'quick_recipe', 'PrintEpochs', 'train_cmd', 'recipes_cmd', 'predict_cmd', 'table_cmd', 'parser',
+__all__ = ['COMMANDS', 'quick_recipe', 'print_epochs', 'train_cmd', 'recipes_cmd', 'predict_cmd', 'table_cmd', 'parser',
            'one_line', 'main']
 
 # %% ../nbs/80_cli.ipynb #9c2d1967
-def _num(kind):
-    "An argparse type for one of the number kinds of `Recipe` fields (`Count`, `Positive`, ...): its check, its words in the error"
-    base, (what, ok) = kind.__origin__, kind.__metadata__[0]
+def _num(kind:str):
+    "An argparse type for the number kind `kind` of `Recipe` fields (`'Count'`, `'Positive'`, ...): its check, its words in the error"
     def parse(s):
+        k = getattr(importlib.import_module('imagenette_sota.data'), kind)
+        base, (what, ok) = k.__origin__, k.__metadata__[0]
         with contextlib.suppress(ValueError):
             if ok(v := base(s)): return v
         raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
@@ -37,20 +33,23 @@ def quick_recipe(r):
     return r.replace(**q)
 
 # %% ../nbs/80_cli.ipynb #cd856d68
-class PrintEpochs(Callback):
+def print_epochs():
     "A fastai callback printing one plain line per epoch, for logs where progress bars would be noise"
-    order = 52  # after the Recorder
-    def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
-    def before_train(self): self.marks = {round(len(self.dl)*q) for q in (.25, .5, .75)}  # a sign of life in long epochs
-    def after_batch(self):
-        self.trained |= self.training
-        if self.training and (self.iter+1) in self.marks:
-            print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
-    def after_epoch(self):
-        if not self.trained: return  # `learn.validate()` sends epoch events too
-        names, vals = self.recorder.metric_names[1:-1], self.recorder.values[-1]
-        print(f"epoch {self.epoch+1}/{self.n_epoch}: " + ', '.join(f'{n} {v:.4f}' for n, v in zip(names, vals))
-              + f" ({time.perf_counter()-self.t0:.1f} s)", flush=True)
+    from fastai.callback.core import Callback  # here, not at the top: the parser needs no fastai
+    class PrintEpochs(Callback):
+        order = 52  # after the Recorder
+        def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
+        def before_train(self): self.marks = {round(len(self.dl)*q) for q in (.25, .5, .75)}  # a sign of life in long epochs
+        def after_batch(self):
+            self.trained |= self.training
+            if self.training and (self.iter+1) in self.marks:
+                print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
+        def after_epoch(self):
+            if not self.trained: return  # `learn.validate()` sends epoch events too
+            names, vals = self.recorder.metric_names[1:-1], self.recorder.values[-1]
+            print(f"epoch {self.epoch+1}/{self.n_epoch}: " + ', '.join(f'{n} {v:.4f}' for n, v in zip(names, vals))
+                  + f" ({time.perf_counter()-self.t0:.1f} s)", flush=True)
+    return PrintEpochs()
 
 # %% ../nbs/80_cli.ipynb #6c1d8e27
 def _show(rec):
@@ -72,20 +71,24 @@ def _settings(pairs):
 
 def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", required=True)=None,
               data:Param("dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)")=None,
-              size:Param("image size in pixels", _num(Pixels))=None, epochs:Param("epochs of the main schedule", _num(Count))=None,
-              bs:Param("batch size", _num(Count))=None, lr:Param("peak learning rate", _num(Positive))=None,
-              scale:Param("'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: this machine's)", choices=list(SCALES))=None,
-              split:Param("validation split", choices=['official', 'random'])=None, seed:Param("random seed of the first run", _num(Seed))=None,
+              size:Param("image size in pixels", _num('Pixels'))=None, epochs:Param("epochs of the main schedule", _num('Count'))=None,
+              bs:Param("batch size", _num('Count'))=None, lr:Param("peak learning rate", _num('Positive'))=None,
+              scale:Param("'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: 'gpu' where torch sees a GPU, else 'cpu')", choices=['gpu', 'cpu'])=None,
+              split:Param("validation split", choices=['official', 'random'])=None, seed:Param("random seed of the first run", _num('Seed'))=None,
               loader:Param("'cache': the fast path (decoded once, augmented on the GPU)", choices=['fastai', 'cache'])=None,
-              runs:Param("repeat with seeds seed, seed+1, ...", _num(Count))=1, tta:Param("also measure accuracy with test-time augmentation", store_true)=False,
+              runs:Param("repeat with seeds seed, seed+1, ...", _num('Count'))=1, tta:Param("also measure accuracy with test-time augmentation", store_true)=False,
               out:Param("append result records to this JSON-lines file")=None,
               checkpoints:Param("folder for a checkpoint after every epoch (default: checkpoints/ beside --out)")=None,
               no_resume:Param("start again even if an interrupted run left a checkpoint", store_true)=False,
-              workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num(Whole))=None,
+              workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num('Whole'))=None,
+              cache_dir:Param("folder for the image cache of loader 'cache' (default: $IMAGENETTE_SOTA_CACHE, else ~/.cache/imagenette_sota)")=None,
               export:Param("save the model of the last run here with `learn.export()`, for `imagenette-sota predict`")=None,
               settings:Param("other recipe settings as NAME=VALUE, e.g. noise=25 bf16=False (see `Recipe`)", nargs='+')=None,
-              quick:Param("smoke run: 20 images per class, 64 px, <= 2 epochs; not a result", store_true)=False):
+              quick:Param("smoke run: 20 images per class, <= 2 epochs, <= 64 px (24 px at the cpu scale); not a result", store_true)=False):
     "train a named recipe and print its result record"
+    from imagenette_sota.data import find_data, DataNotFoundError
+    from imagenette_sota.train import get_recipe, default_scale, RecordNotSaved, train
+    if cache_dir is not None: os.environ['IMAGENETTE_SOTA_CACHE'] = str(Path(cache_dir).absolute())  # `cache_dir_for` reads it
     kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None)
     r = get_recipe(recipe, scale=scale or default_scale(), **{**{k: v for k, v in kw.items() if v is not None}, **_settings(settings)})
     try: data = find_data(r.dataset, data)  # before anything is printed: a missing dataset is the first line
@@ -97,7 +100,7 @@ def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", req
     ckpts, tty, accs = checkpoints or (Path(out).parent/'checkpoints' if out else None), sys.stdout.isatty(), []
     for i in range(runs):
         try: rec, learn = train(r.replace(seed=r.seed + i), data=data, out=out, num_workers=workers, checkpoints=ckpts, resume=not no_resume,
-                                       note='smoke run (--quick)' if quick else None, return_learner=True, progress=tty, cbs=None if tty else [PrintEpochs()])
+                                       note='smoke run (--quick)' if quick else None, return_learner=True, progress=tty, cbs=None if tty else [print_epochs()])
         except RecordNotSaved as e: _show(e.record); raise  # the result reaches the user even when the results file cannot take it
         if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
         _show(rec); accs.append(rec['accuracy'])
@@ -109,16 +112,29 @@ def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", req
     if quick: print("SMOKE RUN (--quick): not a result.")
 
 # %% ../nbs/80_cli.ipynb #0a8b4d52
+_SCALED = ('arch', 'size', 'presize', 'bs', 'loader', 'ft_size', 'ft_bs', 'progressive', 'scale')  # what `at_scale` changes
+
+def _at(r) -> str:
+    "What the scale sets in recipe `r`: model, image sizes, batch sizes, loader"
+    px = f"{r.size} px" + (f" then {r.ft_size} px" if r.ft_epochs else '') + (f" (resized {r.progressive})" if r.progressive else '')
+    return f"{r.arch}, {px}, bs {r.bs}" + (f" then {r.ft_bs}" if r.ft_epochs else '') + f", loader {r.loader}"
+
 def recipes_cmd():
-    "list the named recipes"
+    "list the named recipes, at the scale `train` runs here and at the other"
+    from imagenette_sota.train import RECIPES, SCALES, at_scale, default_scale
+    here = default_scale(); scales = [here] + [s for s in SCALES if s != here]
+    print(f"`imagenette-sota train` runs the {here} scale on this machine (torch sees {'a' if here == 'gpu' else 'no'} GPU); "
+          f"--scale {scales[1]} picks the other.")
     base = vars(RECIPES['chapter-baseline'])
     for n, r in RECIPES.items():
-        d = {k: v for k, v in vars(r).items() if k != 'name' and v != base[k]}
-        print(f"{n:22s} " + (', '.join(f'{k}={v}' for k, v in d.items()) or '(the chapter baseline: xresnet50, 224 px, 5 epochs, one cycle, lr 3e-3)'))
+        d = {k: v for k, v in vars(r).items() if k != 'name' and k not in _SCALED and v != base[k]}
+        print(f"{n:22s} " + (', '.join(f'{k}={v}' for k, v in d.items()) or "the chapter's baseline (5 epochs, one cycle, lr 3e-3)"))
+        for s in scales: print(f"{'':24s}{s} scale{' (here)' if s == here else ''}: {_at(at_scale(r, s))}")
 
 def predict_cmd(model:Param("a file written by `learn.export()`"), images:Param("image files", nargs='+'),
-                top:Param("how many classes to show per image", _num(Count))=3):
+                top:Param("how many classes to show per image", _num('Count'))=3):
     "the top classes of image files, by an exported model"
+    from imagenette_sota.inference import load_model, predict_file
     with warnings.catch_warnings():  # fastai's note that pickles can run code: the user named this file
         warnings.filterwarnings('ignore', message='load_learner')
         learn = load_model(model)
@@ -129,6 +145,7 @@ def predict_cmd(model:Param("a file written by `learn.export()`"), images:Param(
 def table_cmd(files:Param("results files, folders or glob patterns", nargs='*', opt=False)='results/*.jsonl',
               include_smoke:Param("also count smoke runs (--quick)", store_true)=False):
     "the results table of saved result records"
+    from imagenette_sota.results import results_table, format_table
     print(format_table(results_table(files, include_smoke=include_smoke)))
 
 # %% ../nbs/80_cli.ipynb #9e1d5f38

@@ -17,8 +17,9 @@ from .checks import *
 from .train import Pieces, Recipe
 
 # %% auto #0
-__all__ = ['cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders', 'rrc_valid_scale',
-           'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls', 'add_fast_settings']
+__all__ = ['CACHE_ENV', 'cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders',
+           'rrc_valid_scale', 'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls',
+           'add_fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 def _fingerprint(path, files, presize):
@@ -30,11 +31,18 @@ def _fingerprint(path, files, presize):
 
 def _digest(a:np.ndarray) -> str: return hashlib.sha1(memoryview(np.ascontiguousarray(a)).cast('B')).hexdigest()
 
+CACHE_ENV = 'IMAGENETTE_SOTA_CACHE'  # the folder of the image caches, instead of the user's cache folder
+
+def _cache_error(fn:Path, e:OSError, need:str='') -> OSError:
+    "`e` as an error that names the image cache file `fn` and says how to put the cache elsewhere"
+    return OSError(e.errno, f"Cannot build the image cache {fn}: {e.strerror or e}{need}. Put the cache elsewhere with the "
+                            f"{CACHE_ENV} environment variable or the cache_dir argument (--cache-dir on the command line)")
+
 def cache_dir_for(path:Path) -> Path:
-    "Where the cache of `path` goes: under `$IMAGENETTE_SOTA_CACHE`, else the user's cache folder; never in the data folder"
+    "Where the cache of `path` goes: a folder of its own in `$IMAGENETTE_SOTA_CACHE`, else in the user's cache folder, never in the data"
     path = Path(path)
+    root = os.environ.get(CACHE_ENV) or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imagenette_sota'
     where = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # two datasets with one folder name keep apart
-    root = os.environ.get('IMAGENETTE_SOTA_CACHE') or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imagenette_sota'
     return Path(root)/f"{path.name}-{where}"
 
 def _square(fn, presize):
@@ -85,8 +93,9 @@ class ImageCache:
     def _rebuild(self, full=False):
         "Build the cache unless it is sound (checked again under the lock: another process may have built it meanwhile)"
         check_images(self.files)  # a bad file is named before anything (folder, lock, cache) is written
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.cache_dir/'.lock', 'w') as lock:  # several processes on one machine: one builds, the others wait
+        try: self.cache_dir.mkdir(parents=True, exist_ok=True); lock = open(self.cache_dir/'.lock', 'w')
+        except OSError as e: raise _cache_error(self.fn, e) from None
+        with lock:  # several processes on one machine: one builds, the others wait
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 why = self.problem(full)
@@ -104,23 +113,29 @@ class ImageCache:
         tmp = self.fn.with_name(self.fn.name + '.tmp')
         t0 = time.perf_counter()
         shape = (len(self.files), 3, self.presize, self.presize)
-        arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
+        print(f"Building the image cache {self.fn}: {len(self.files)} images at {self.presize} px, {np.prod(shape)/1e6:.1f} MB", flush=True)
+        arr = None
         try:  # reserve the disk space now: a memory map that runs out of disk kills the process (SIGBUS) instead of raising
+            arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
             fd = os.open(tmp, os.O_RDWR)
             try: os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
             finally: os.close(fd)
         except OSError as e:
             del arr; tmp.unlink(missing_ok=True)
-            raise OSError(e.errno, f"Cannot build the image cache {self.fn}: {e.strerror or e} "
-                                   f"({np.prod(shape)/2**20:.0f} MiB needed; pass another cache_dir)") from None
+            raise _cache_error(self.fn, e, f" ({np.prod(shape)/2**20:.0f} MiB needed)") from None
         def one(i): arr[i] = _square(self.files[i], self.presize)
         with ThreadPoolExecutor(self.max_workers or defaults.cpus) as ex:
             it = ex.map(one, range(len(self.files)))
             for _ in (progress_bar(it, total=len(self.files), leave=False) if self.progress else it): pass
         arr.flush(); meta = dict(shape=list(shape), sha1=_digest(arr)); del arr
-        self.fn.with_suffix('.json.tmp').write_text(json.dumps(meta))
-        os.replace(self.fn.with_suffix('.json.tmp'), self.fn.with_suffix('.json')); os.replace(tmp, self.fn)
+        try:
+            self.fn.with_suffix('.json.tmp').write_text(json.dumps(meta))
+            os.replace(self.fn.with_suffix('.json.tmp'), self.fn.with_suffix('.json')); os.replace(tmp, self.fn)
+        except OSError as e:
+            for o in (tmp, self.fn.with_suffix('.json.tmp')): o.unlink(missing_ok=True)
+            raise _cache_error(self.fn, e) from None
         self.build_seconds = time.perf_counter() - t0
+        print(f"Built the image cache in {self.build_seconds:.1f} s", flush=True)
 
     @property
     def array(self) -> np.ndarray:
@@ -205,7 +220,7 @@ def get_fast_dls(bs:int=64, # Batch size
                  noise:int=0, # Percent of training labels changed, from the official `noisy_imagenette.csv` (see `labeller`)
                  seed:int=42, # Seeds the random split and the shuffling
                  device=None, # Default: the GPU if there is one
-                 cache_dir:str|Path=None, # Where the cache goes; default: `cache_dir_for(path)`, in the user's cache folder
+                 cache_dir:str|Path=None, # Where the cache goes; default: `cache_dir_for(path)`
                  progress:bool=True # Progress bar while the cache is built
                 ) -> DataLoaders:
     "`DataLoaders` whose images are decoded once into an `ImageCache` and augmented per batch on the device"
@@ -273,12 +288,13 @@ def cache_dls(recipe:Recipe, # Its data settings are used
               size:int, # Final image size in pixels
               presize:int=None, # Cache side; default: the chapter's ratio
               num_workers:int=None, # Unused: nothing is decoded per epoch
-              progress:bool=True # Progress bar while the cache is built
+              progress:bool=True, # Progress bar while the cache is built
+              cache_dir:str|Path=None # Where the cache goes; default: `cache_dir_for(path)`
              ) -> CacheDataLoaders:
     "`train`'s loader for `loader='cache'`: `get_fast_dls` with `recipe`'s data settings"
     return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
                         aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
-                        n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, progress=progress)
+                        n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, progress=progress, cache_dir=cache_dir)
 
 def add_fast_settings(learn:Learner, recipe:Recipe):
     "`train`'s piece for `loader='cache'`: `fast_settings` (bf16 and channels-last on CUDA; nothing on the CPU)"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #79b0af3a
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, functools, json, math, os, platform, signal, stat, tempfile, threading, time, warnings
+import contextlib, dataclasses, errno, fcntl, functools, importlib, json, math, os, platform, signal, stat, tempfile, threading, time, warnings
 from typing import Literal, get_type_hints
 from dataclasses import dataclass, asdict
 from datetime import datetime, timezone
@@ -191,7 +191,10 @@ def precision(recipe) -> str:
 class CPUBFloat16(Callback):
     "bfloat16 autocast of the forward pass on the CPU (fastai's `MixedPrecision` autocasts on CUDA only), the prediction back in float32"
     order = MixedPrecision.order
-    def before_batch(self): self.autocast = torch.autocast('cpu', dtype=torch.bfloat16); self.autocast.__enter__()
+    def __init__(self, min_size:int=17): self.min_size = min_size  # smaller batches run in float32 (see below)
+    def before_batch(self):
+        self.autocast = torch.autocast('cpu', dtype=torch.bfloat16, enabled=min(self.xb[0].shape[-2:]) >= self.min_size)
+        self.autocast.__enter__()
     def after_pred(self): self.autocast.__exit__(None, None, None); self.learn.pred = to_float(self.pred)
 
 # %% ../nbs/10_train.ipynb #e2f3b807
@@ -330,13 +333,15 @@ class Pieces:
     distributed_recipe = None       # the distributed notebook's: the recipe as it runs on n processes, devices set up
     distributed_ctx = None          # the distributed notebook's: the fit's context on several processes
 
-def _piece(what, piece, module):
-    if piece is None: raise RuntimeError(f"{what} is added to `train` by imagenette_sota.{module}; import it (importing imagenette_sota does)")
+def _piece(what, get, module):
+    "The piece `get()` finds in `Pieces`, after importing `imagenette_sota.{module}`, the later notebook's module that adds it, if it is missing"
+    if get() is None: importlib.import_module(f'imagenette_sota.{module}')
+    if (piece := get()) is None: raise RuntimeError(f"{what} is added to `train` by imagenette_sota.{module}, which has not added it")
     return piece
 
 def recipe_dls(recipe:Recipe, path:Path, bs:int, size:int, presize:int=None, num_workers:int=None, progress:bool=True) -> DataLoaders:
     "The `DataLoaders` that `recipe` trains on at this batch and image size, from the loader it names (see `stock_dls`)"
-    return _piece(f"loader={recipe.loader!r}", Pieces.loaders.get(recipe.loader), 'fastpath')(recipe, path, bs, size, presize, num_workers, progress)
+    return _piece(f"loader={recipe.loader!r}", lambda: Pieces.loaders.get(recipe.loader), 'fastpath')(recipe, path, bs, size, presize, num_workers, progress)
 
 def _check_bs(dls, bs, n, stage=''):
     if len(dls.train_ds) // n < bs:
@@ -354,7 +359,7 @@ def _data(recipe, path, n, num_workers, progress):
 def _checkpoints(learn, recipe, path, folder, **kwargs):
     "The checkpointing context of the resume notebook's piece; yields (first epoch, its callback), or (0, None) without a folder"
     if folder is None: return contextlib.nullcontext((0, None))
-    return _piece('Checkpointing', Pieces.checkpointed, 'resume')(learn, recipe, path, folder, **kwargs)
+    return _piece('Checkpointing', lambda: Pieces.checkpointed, 'resume')(learn, recipe, path, folder, **kwargs)
 
 def _fit_flat_cos(learn, n_epoch, lr, start_epoch=0, **kwargs):
     "fastai's `fit_flat_cos`, built the same way, but passing on `start_epoch` (fastai 2.8.7 drops it and trains the skipped epochs again)"
@@ -391,7 +396,7 @@ def _quiet(learn, progress, n):
 
 def _learner(recipe, dls, cbs):
     "The recipe's learner, with what its techniques need added by the pieces of later notebooks"
-    if recipe.progressive: _piece('Progressive resizing', Pieces.learner.get('progressive'), 'progressive')
+    if recipe.progressive: _piece('Progressive resizing', lambda: Pieces.learner.get('progressive'), 'progressive')
     learn = make_learner(recipe, dls, cbs=cbs)
     for add in Pieces.learner.values(): add(learn, recipe)
     return learn
@@ -453,7 +458,7 @@ def train(recipe:Recipe, # What to run
     if out is not None: _writable(out)
     if export is not None: _writable(export, 'the model')
     path = find_data(recipe.dataset, data)
-    run = _piece('Training on several processes', Pieces.distributed_recipe, 'distributed')(recipe, n) if n > 1 else recipe
+    run = _piece('Training on several processes', lambda: Pieces.distributed_recipe, 'distributed')(recipe, n) if n > 1 else recipe
     set_seed(recipe.seed, reproducible=not torch.cuda.is_available())
     dls, stage2 = _data(recipe, path, n, num_workers, progress)  # every check before the first epoch
     log = EpochLog()
