@@ -100,15 +100,14 @@ def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", req
     ckpts, tty, accs = checkpoints or (Path(out).parent/'checkpoints' if out else None), sys.stdout.isatty(), []
     for i in range(runs):
         try: rec, learn = train(r.replace(seed=r.seed + i), data=data, out=out, num_workers=workers, checkpoints=ckpts, resume=not no_resume,
-                                       note='smoke run (--quick)' if quick else None, return_learner=True, progress=tty, cbs=None if tty else [print_epochs()])
+                                       note='smoke run (--quick)' if quick else None, return_learner=True, progress=tty, cbs=None if tty else [print_epochs()],
+                                export=export if i == runs - 1 else None)  # the path is checked before the first epoch
         except RecordNotSaved as e: _show(e.record); raise  # the result reaches the user even when the results file cannot take it
         if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
         _show(rec); accs.append(rec['accuracy'])
     if runs > 1: print(f"{r.name}: top-1 over {runs} runs: {statistics.mean(accs):.4f} ± {statistics.stdev(accs):.4f} (mean ± sd)")
     if out: print(f"appended {runs} record(s) to {out}")
-    if export:
-        learn.remove_cbs([cb for cb in learn.cbs if not type(cb).__module__.startswith('fastai')])  # run-time helpers, not the model
-        learn.export(Path(export).absolute()); print(f"exported the model of the last run to {export}")
+    if export: print(f"exported the model of the last run to {rec.get('model') or export}")
     if quick: print("SMOKE RUN (--quick): not a result.")
 
 # %% ../nbs/80_cli.ipynb #0a8b4d52
@@ -172,7 +171,7 @@ def one_line(e:Exception) -> str:
 
 # %% ../nbs/80_cli.ipynb #52a5297c
 def main(argv:list=None # Arguments; default: `sys.argv[1:]`
-        ) -> int: # Exit status: 0, 2 on bad input or an error, 130 on Ctrl-C
+        ) -> int: # Exit status: 0, 2 on bad input or an error, 130 on Ctrl-C, 143 on SIGTERM
     "Entry point of the `imagenette-sota` command: `imagenette-sota CMD OPTIONS` calls `COMMANDS[CMD]` with the options"
     argv = sys.argv[1:] if argv is None else list(argv)
     for s in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped, never as a UnicodeEncodeError
@@ -184,8 +183,9 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
         with warnings.catch_warnings():  # the library's notes (e.g. a cache rebuilt) as one line each
             warnings.showwarning = lambda msg, *args, **k: print(f"imagenette-sota: warning: {msg}", file=sys.stderr)
             f(**kw)
-    except KeyboardInterrupt:
-        print("imagenette-sota: interrupted", file=sys.stderr); return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM from a job scheduler (`Terminated`): the run's record says 'interrupted'
+        print(f"imagenette-sota: {'stopped by SIGTERM' if type(e).__name__ == 'Terminated' else 'interrupted'}", file=sys.stderr)
+        return 143 if type(e).__name__ == 'Terminated' else 130
     except (ValueError, OSError) as e:   # bad settings, missing or broken data, unwritable output
         print(f"imagenette-sota: error: {one_line(e)}", file=sys.stderr); return 2
     return 0
