@@ -48,7 +48,7 @@ def notebooks(nbs:Path) -> list:
     return sorted((p.name for p in nbs.glob('*.ipynb') if p.name[0] not in '._'), key=lambda o: (o != 'index.ipynb', o))
 
 def page_of(nb:str) -> str:
-    "The page nbdev gives a notebook: `10_train.ipynb` -> `train.html`"
+    "The page nbdev gives a notebook: `10_baseline.ipynb` -> `baseline.html`"
     return re.sub(r'^\d+[a-zA-Z0-9]*_', '', nb.lower()).replace('.ipynb', '.html')
 
 # ----------------------------------------------------------------------------- step 1: nbdev processing

@@ -7,11 +7,10 @@ _warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', c
 
 # Every notebook's module, in reading order, imported when first used (`imagenette_sota.train`, `from imagenette_sota
 # import fastpath`): importing the package imports neither fastai nor torch, so that the command line answers `--help`
-# at once. `train` imports the later notebooks' modules whose pieces (a loader, a callback, checkpointing, several
-# processes) a recipe needs.
+# at once. `train`, last, imports the modules whose pieces it composes.
 import importlib as _importlib
-_MODULES = ('data', 'checks', 'train', 'results', 'normalization', 'progressive', 'tta', 'mixup', 'label_smoothing',
-            'fastpath', 'resume', 'inference', 'cli', 'distributed')
+_MODULES = ('data', 'checks', 'baseline', 'results', 'normalization', 'progressive', 'tta', 'mixup', 'label_smoothing',
+            'fastpath', 'resume', 'inference', 'distributed', 'train', 'cli')
 
 def __getattr__(name):
     if name in _MODULES: return _importlib.import_module(f'{__name__}.{name}')

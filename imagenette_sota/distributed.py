@@ -10,7 +10,6 @@ from contextlib import contextmanager
 import torch
 from fastai.vision.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer
-from .train import Pieces
 
 # %% auto #0
 __all__ = ['scaled', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx', 'on_processes']
@@ -56,8 +55,3 @@ def on_processes(recipe, n:int):
     "`train`'s piece for `n` > 1 processes: each process on its own GPU (`LOCAL_RANK`) before any tensor is made, and `recipe` as it runs there"
     if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     return scaled(recipe, n)
-
-# %% ../nbs/85_distributed.ipynb #bbdc525f
-# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
-# definitions never replace the package's in a process that runs several notebooks.
-Pieces.distributed_recipe, Pieces.distributed_ctx = on_processes, distributed_ctx

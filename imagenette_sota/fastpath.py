@@ -14,7 +14,7 @@ from fastai.vision.all import *
 from .data import *
 from .data import _check_full_batch
 from .checks import *
-from .train import Pieces, Recipe
+from .baseline import Recipe
 
 # %% auto #0
 __all__ = ['CACHE_ENV', 'cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders',
@@ -299,9 +299,3 @@ def cache_dls(recipe:Recipe, # Its data settings are used
 def add_fast_settings(learn:Learner, recipe:Recipe):
     "`train`'s piece for `loader='cache'`: `fast_settings` (bf16 and channels-last on CUDA; nothing on the CPU)"
     if recipe.loader == 'cache': fast_settings(learn, bf16=recipe.bf16)
-
-# %% ../nbs/65_fastpath.ipynb #b816a28f
-# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
-# definitions never replace the package's in a process that runs several notebooks.
-Pieces.loaders['cache'] = cache_dls
-Pieces.learner['loader'] = add_fast_settings

@@ -7,7 +7,6 @@ from __future__ import annotations
 import warnings
 from fastai.vision.all import *
 from .data import *
-from .train import Pieces
 
 # %% auto #0
 __all__ = ['size_tfms', 'get_image_size', 'set_image_size', 'ProgressiveResize', 'add_progressive']
@@ -100,8 +99,3 @@ def add_progressive(learn:Learner, # The recipe's learner
                    ):
     "`train`'s piece for `recipe.progressive`: a `ProgressiveResize` with the recipe's schedule, when it has one"
     if recipe.progressive: learn.add_cb(ProgressiveResize(recipe.progressive))
-
-# %% ../nbs/30_progressive.ipynb #7975f40f
-# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
-# definitions never replace the package's in a process that runs several notebooks.
-Pieces.learner['progressive'] = add_progressive

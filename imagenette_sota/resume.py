@@ -12,7 +12,6 @@ import torch
 from fastai.vision.all import *
 from .data import SubsetItems
 from .checks import seal, check_seal
-from .train import Pieces
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'run_id', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
@@ -180,8 +179,3 @@ def recipe_checkpointed(learn:Learner, # The run's learner, before its fit
                        ):
     "`train`'s piece for `checkpoints=folder`: `checkpointed` under the run's id, `run_id(recipe, data)`"
     return checkpointed(learn, run_id(recipe, data), folder, **kwargs)
-
-# %% ../nbs/70_resume.ipynb #0087235f
-# The package adds this page's pieces when it imports this module; tests skip this cell, so that a notebook's own
-# definitions never replace the package's in a process that runs several notebooks.
-Pieces.checkpointed = recipe_checkpointed
