@@ -70,6 +70,7 @@ def _check_model_file(fn):
         raise BadModelError(f"{fn} is {kind}, not a model written by torch.save. {_EXPECTED}")
     return fn
 
+# %% ../nbs/75_inference.ipynb #49669bac
 def load_model(fn:str|Path, # A file written by `learn.export()`
                cpu:bool=True # Put the model and its pipeline on the CPU; else on fastai's default device (the GPU if any)
               ) -> Learner:

@@ -34,9 +34,11 @@ def run_id(recipe, data) -> str:
     key = json.dumps(dict(recipe=asdict(recipe), data=str(Path(data).resolve()), files=files), sort_keys=True, default=str)
     return f"{recipe.name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
+# %% ../nbs/70_resume.ipynb #2cd316b6
 class CheckpointError(ValueError):
     "A checkpoint that cannot be read or does not belong to this run"
 
+# %% ../nbs/70_resume.ipynb #f63ceda1
 def save_checkpoint(fn:Path, state:dict):
     "Write `state` to `fn` atomically: a temporary file of this process, sealed with its checksum (`seal`), flushed, then renamed over `fn`"
     fn = Path(fn); tmp = fn.with_name(f"{fn.name}.{os.getpid()}.tmp")
@@ -50,6 +52,7 @@ def save_checkpoint(fn:Path, state:dict):
         if isinstance(e, OSError): raise OSError(e.errno, f"Cannot save checkpoint {fn} ({e.strerror or e})") from None
         raise
 
+# %% ../nbs/70_resume.ipynb #fca8266f
 def load_checkpoint(fn:Path, rid:str=None) -> dict|None:
     "The checkpoint in `fn`, or `None` if there is none; a damaged one or one of another run fails clearly"
     fn = Path(fn)
@@ -110,6 +113,7 @@ def checkpoint_bytes(learn:Learner) -> int:
     per_param = 3 if 'Lookahead' in str(learn.opt_func) or 'ranger' in str(learn.opt_func) else 2  # Adam: 2 moments; Ranger: + slow weights
     return n * (1 + per_param) + (1 << 20)
 
+# %% ../nbs/70_resume.ipynb #97d63388
 def check_space(folder:Path, need:int, why:str='two checkpoints'):
     "Fail clearly if `folder` cannot be written or has less than `need` bytes free"
     folder = Path(folder)
@@ -121,6 +125,7 @@ def check_space(folder:Path, need:int, why:str='two checkpoints'):
     if free < need: raise OSError(f"Not enough disk space for checkpoints in {folder}: {free/2**20:.0f} MiB free, "
                                   f"{need/2**20:.0f} MiB needed ({why})")
 
+# %% ../nbs/70_resume.ipynb #e1374a08
 @contextlib.contextmanager
 def claim_checkpoint(fn:Path, # The run's checkpoint file
                      learn:Learner # The run's learner, optimiser created (sizes the space check)
@@ -147,6 +152,7 @@ def claim_checkpoint(fn:Path, # The run's checkpoint file
         lock.unlink(missing_ok=True); os.close(fd)
         if made and not any(fn.parent.iterdir()): fn.parent.rmdir()
 
+# %% ../nbs/70_resume.ipynb #f1984e3e
 @contextlib.contextmanager
 def checkpointed(learn:Learner, # The run's learner, before its fit
                  rid:str, # The run's id, from run_id
