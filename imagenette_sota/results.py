@@ -157,7 +157,8 @@ def verdict(delta:float, # A difference of means (points)
 
 def effect_text(delta:float, se:float, verdict:str='') -> str:
     "A difference ± its standard error, in points, with its verdict: '+1.20 ± 0.31 (helps)'; '—' when there is none"
-    return '—' if pd.isna(delta) else f"{delta:+.2f} ± {se:.2f}" + (f" ({verdict})" if verdict else '')
+    if pd.isna(delta): return '—'
+    return f"{delta:+.2f} (one run a side)" if pd.isna(se) else f"{delta:+.2f} ± {se:.2f}" + (f" ({verdict})" if verdict else '')
 
 def _against(a, b, on):
     "Each row of `a` beside its one match in `b` (same values `on`, suffix `_b`): difference of top-1 means, its standard error, a verdict"
