@@ -14,7 +14,7 @@ from fastai.vision.all import *
 from .data import *
 from .checks import *
 from .baseline import *
-from .baseline import _env, _writable, _numbered_records  # `_numbered_records`: the results page reads records through `train`'s module
+from .baseline import _env, _writable
 from .fastpath import cache_dls, add_fast_settings     # the fast path: `loader='cache'`
 from .progressive import add_progressive               # `Recipe.progressive`
 from .resume import recipe_checkpointed                # `train(checkpoints=...)`
