@@ -312,7 +312,7 @@ def get_dls(bs:int=64, # Batch size
             valid_pct:float=0.2, # Validation fraction for `split='random'`
             normalize:str|tuple|None='imagenet', # 'imagenet', 'dataset', (mean, std), or None
             n_per_class:int=None, # Only the first `n_per_class` files of each class and split
-            noise:int=0, # Percent of training labels changed, from the official `noisy_imagenette.csv` (see `labeller`)
+            noise:int=0, # Percent of training labels changed, from the official noisy_imagenette.csv (see labeller)
             seed:int=42, # Seeds the random split and the shuffling
             num_workers:int=None, # Loader processes; default: fastai's (number of CPUs)
             img_cls=PILImage, # How an image file is read: fastai's PILImage, or RGBImage (see the checks page)

@@ -217,7 +217,7 @@ def get_fast_dls(bs:int=64, # Batch size
                  valid_pct:float=0.2, # Validation fraction for `split='random'`
                  normalize='imagenet', # 'imagenet', 'dataset', (mean, std) or None
                  n_per_class:int=None, # Only the first `n` files of each class and split
-                 noise:int=0, # Percent of training labels changed, from the official `noisy_imagenette.csv` (see `labeller`)
+                 noise:int=0, # Percent of training labels changed, from the official noisy_imagenette.csv (see labeller)
                  seed:int=42, # Seeds the random split and the shuffling
                  device=None, # Default: the GPU if there is one
                  cache_dir:str|Path=None, # Where the cache goes; default: `cache_dir_for(path)`

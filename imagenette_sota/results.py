@@ -298,7 +298,7 @@ def time_to_accuracy(*files_or_records, # Paths, folders, glob patterns or recor
     return df
 
 # %% ../nbs/15_results.ipynb #4077584f
-def tta_variants(rows # `tta_report` rows, or a JSON file holding them under 'rows' (`bench/cpu_experiments.py tta`)
+def tta_variants(rows # tta_report rows, or a JSON file holding them under 'rows' (bench/cpu_experiments.py tta)
                 ) -> pd.DataFrame: # One row per method
     "TTA methods on the same trained models: top-1 mean ± sd, gain over plain prediction (paired by model) ± its standard error, seconds"
     if not isinstance(rows, (list, pd.DataFrame)): rows = json.loads(Path(rows).read_text())['rows']

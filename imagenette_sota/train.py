@@ -193,7 +193,7 @@ def train(recipe:Recipe, # What to run
           checkpoints:str|Path=None, # Folder for a checkpoint after every epoch (see the resume notebook)
           resume:bool=True, # Continue from this run's checkpoint in `checkpoints` when there is one
           return_learner:bool=False, # Also return the trained `Learner`
-          export:str|Path=None # Save the trained model here with `export_model` (checked before the first epoch)
+          export:str|Path=None # Save the trained model here with export_model (checked before the first epoch)
          ) -> dict: # The result record (and the learner if asked)
     "Train `recipe` and return its result record, appended to `out` when given"
     # Seeding: on the CPU every run repeats exactly; on a GPU cuDNN keeps choosing its fastest kernels (not bit-exact): mean ± sd over seeds
