@@ -7,7 +7,7 @@ thread each beat one run with two threads: 2 x 220 against 411 img/s for the xre
 first. Each job is one `imagenette-sota train` command; its record is appended to `--out`, its output goes to
 a log file. A job whose recipe (every setting, seed included) already has a complete record in `--out` is skipped,
 so an interrupted table continues where it stopped. Writes the wall time of the whole table, each job's, and the
-machine to `--json`. The models of the recipes measured with TTA are exported to `--models`, for the TTA variants
+machine to `--json` (a resumed table keeps its earlier sessions' timings there, under `earlier`). The models of the recipes measured with TTA are exported to `--models`, for the TTA variants
 of `bench/cpu_experiments.py`.
 
     python bench/cpu_table.py --data ../shared/data/imagenette2-224     # about 40 minutes on 2 cores
@@ -84,6 +84,9 @@ def run_queue(jobs, a):
                    cpu=platform.processor() or platform.machine(), cpu_isa=cpu_isa(), cpus=os.cpu_count(), torch=torch.__version__,
                    python=platform.python_version())
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+    if Path(a.json).exists() and not a.smoke:  # a resumed set: keep the earlier sessions' timings beside this one
+        old = json.loads(Path(a.json).read_text())
+        summary['earlier'] = old.pop('earlier', []) + [old]
     Path(a.json).write_text(json.dumps(summary, indent=1) + '\n')
     print(f"wall time {wall/60:.1f} min for {len(res)} job(s), {summary['failed']} failed; summary in {a.json}")
     return 1 if summary['failed'] else 0
