@@ -243,6 +243,11 @@ EXTRA_CSS = '''\
 .jupyter-wrapper .jp-OutputArea-output img { max-width: 100%; height: auto; }
 .jupyter-wrapper .jp-RenderedMarkdown hr { margin: 1.5em 0 .5em; }
 .jupyter-wrapper .jp-Cell { padding-left: 0; padding-right: 0; }
+/* tables fit the page at 1400 px: a wider content column, compact cells, text that wraps (no horizontal scroll) */
+.md-grid { max-width: 1600px; }
+.md-typeset table:not([class]) { font-size: .62rem; }
+.md-typeset table:not([class]) th, .md-typeset table:not([class]) td,
+.jupyter-wrapper .jp-RenderedHTMLCommon th, .jupyter-wrapper .jp-RenderedHTMLCommon td { padding: .4em .5em; white-space: normal; }
 /* long code lines wrap inside their box instead of running past it */
 .jupyter-wrapper .jp-InputArea pre, .jupyter-wrapper .jp-OutputArea pre, .md-typeset pre > code { white-space: pre-wrap; overflow-wrap: anywhere; }
 '''
@@ -257,7 +262,7 @@ def step_site(cfg, nav:list):
     conf = {'site_name': cfg.title, 'site_description': cfg.description, 'copyright': f'Copyright {cfg.copyright}',
         'docs_dir': SRC.name, 'site_dir': '../site', 'use_directory_urls': False,  # pages open from file:// too
         'theme': {'name': 'material', 'font': False,  # no Google Fonts
-                  'features': ['navigation.top', 'content.code.copy', 'search.highlight'],
+                  'features': ['navigation.top', 'content.code.copy', 'search.highlight', 'toc.integrate'],
                   'palette': {'scheme': 'default', 'primary': 'indigo'}},
         # the repository in the header, not as repo_url: Material would call the GitHub API from every page
         'extra': {'generator': False,

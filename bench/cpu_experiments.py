@@ -66,6 +66,7 @@ def tta_variants(a):
 def main():
     p = parser(__doc__, None)
     p.add_argument('sets', nargs='+', choices=[*SETS, 'tta'])
+    p.add_argument('--only', nargs='+', help="run only these recipes of the sets (e.g. the part a fix does not touch)")
     p.add_argument('--tta-out', default='results/cpu-tta-variants.json', help='where the TTA variants go')
     a = p.parse_args()
     if a.smoke: smoke_setup(a)
@@ -75,7 +76,7 @@ def main():
         b = p.parse_args(sys.argv[1:]); b.__dict__.update(a.__dict__)
         if not a.smoke: b.out = f"results/cpu-{name.split('-')[0]}.jsonl" if a.out == 'results/cpu.jsonl' else a.out
         b.json = a.json or f"bench/cpu_{name.replace('-', '_')}.json"
-        rc |= run_queue(SETS[name](a.seeds), b)
+        rc |= run_queue([j for j in SETS[name](a.seeds) if not a.only or j['recipe'] in a.only], b)
     return rc
 
 

@@ -10,6 +10,9 @@ Runs, with the same recipe, image size, batch size and epochs:
               forward passes of the validation images: the best an epoch (training and validation) could
               be with this recipe. The same step with torch's AdamW (one fused update instead of fastai's
               per-parameter Python loop) is reported beside it, to show what the optimiser costs.
+With `--step-variants`: the fast path with the step as version 0.4 had it (fastai's Adam, float32), each change of
+the faster step alone, and both, each against its own ceiling, and the loaders alone (one epoch of batches made and
+augmented with no model): how much of an epoch beyond the ceiling is the data.
 It prints a table (s/epoch, img/s, fit s, top-1, ratio to stock, ratio to ceiling) and writes it as JSON,
 with the device, torch and fastai versions. One-time costs (building the cache, compiling) are measured and
 reported in their own columns, never inside the epoch times.
@@ -17,6 +20,7 @@ reported in their own columns, never inside the epoch times.
     python bench/fastpath.py --data ~/data/imagenette2-128 --size 128 --epochs 5 --bs 256 --lr 8e-3 --out bench/fastpath-h200.json
     python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --workers 0 --out bench/fastpath-cpu.json
     python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --step-variants --out bench/step-cpu.json
+    # bench/step-cpu-loader.json: the same, re-run with the loaders timed (other processes sharing the machine)
     python bench/fastpath.py --smoke      # seconds on a CPU, on a tiny synthetic dataset: checks the script, measures nothing
 """
 import argparse, contextlib, json, os, platform, statistics, tempfile, time
@@ -113,6 +117,14 @@ def fast_run(a, recipe, data, run=0):
                 cache_build_s=cache_s, warmup_s=warm_s, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds)), learn
 
 
+def loader_epoch(dls):
+    "Seconds of one epoch of the loaders alone (every training and validation batch made, augmented, and dropped; no model)"
+    sync(); t0 = time.perf_counter()
+    for dl in (dls.train, dls.valid):
+        for _ in dl: pass
+    sync(); return time.perf_counter() - t0
+
+
 def step_variants(a, recipe, data, env):
     "The fast path with the step as it was (fastai's Adam, float32), each change alone, and both; each against its own ceiling"
     variants = [('fastai-adam', False), ('adam', False)] + ([('fastai-adam', True), ('adam', True)] if precision(recipe.replace(bf16=True)) == 'bfloat16' else [])
@@ -121,16 +133,19 @@ def step_variants(a, recipe, data, env):
         r = recipe.replace(opt=opt, bf16=bf16)
         row, learn = fast_run(a, r, data)
         ceil = ceiling(r, 10, r.bs, r.size, row['n_train'], a.compile, a.steps, row['n_valid'], opt_func=learn.opt_func, bf16=precision(r) == 'bfloat16')
-        spe = statistics.mean(e['seconds'] for e in row['epochs'])
+        spe, load = statistics.mean(e['seconds'] for e in row['epochs']), loader_epoch(learn.dls)
         table.append(dict(opt=opt, precision=precision(r), s_per_epoch=spe, ceiling_s_per_epoch=ceil['s_per_epoch'], x_ceiling=spe / ceil['s_per_epoch'],
+                          loader_s_per_epoch=load, x_ceiling_and_loader=spe / (ceil['s_per_epoch'] + load),
                           top1=row['top1'], fit_s=row['fit_s'], epochs=row['epochs'], ceiling=ceil))
-        print(f"{opt:12s} {precision(r):9s} {spe:8.2f} s/epoch  ceiling {ceil['s_per_epoch']:7.2f}  x{spe / ceil['s_per_epoch']:.2f} of it  top-1 {100*row['top1']:.2f} %", flush=True)
+        print(f"{opt:12s} {precision(r):9s} {spe:8.2f} s/epoch  ceiling {ceil['s_per_epoch']:7.2f}  x{spe / ceil['s_per_epoch']:.2f} of it  "
+              f"loader alone {load:5.2f}  x{spe / (ceil['s_per_epoch'] + load):.2f} of both  top-1 {100*row['top1']:.2f} %", flush=True)
     for t in table: t['x_today'] = table[0]['s_per_epoch'] / t['s_per_epoch']
     print(f"\n{env['device_name']} ({env['cpu_isa']}) | torch {env['torch']} | {env['threads']} thread(s) | {env['dataset']} {env['split']} split, "
           f"{a.size} px, batch {a.bs}, {a.epochs} epochs, recipe {recipe.name}, fast path" + (' | SMOKE RUN: measures nothing' if a.smoke else ''))
-    print(f"{'optimizer':12s} {'precision':9s} {'s/epoch':>8s} {'speed-up':>8s} {'ceiling':>8s} {'/ceiling':>8s} {'top-1':>8s}")
+    print(f"{'optimizer':12s} {'precision':9s} {'s/epoch':>8s} {'speed-up':>8s} {'ceiling':>8s} {'/ceiling':>8s} {'loader':>8s} {'/both':>8s} {'top-1':>8s}")
     for t in table:
-        print(f"{t['opt']:12s} {t['precision']:9s} {t['s_per_epoch']:8.2f} {t['x_today']:7.2f}x {t['ceiling_s_per_epoch']:8.2f} {t['x_ceiling']:7.2f}x {100*t['top1']:7.2f}%")
+        print(f"{t['opt']:12s} {t['precision']:9s} {t['s_per_epoch']:8.2f} {t['x_today']:7.2f}x {t['ceiling_s_per_epoch']:8.2f} {t['x_ceiling']:7.2f}x "
+              f"{t['loader_s_per_epoch']:8.2f} {t['x_ceiling_and_loader']:7.2f}x {100*t['top1']:7.2f}%")
     res = dict(env=env, step_variants=table)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
