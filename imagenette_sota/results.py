@@ -98,8 +98,8 @@ def results_table(*files_or_records, include_smoke:bool=False) -> pd.DataFrame:
     df = done.drop_duplicates('group').set_index('group').join(done.groupby('group').agg(**{'runs': ('acc', 'size'), 'top-1 mean (%)': ('acc', 'mean'),
         'top-1 sd (%)': ('acc', 'std'), 'TTA runs': ('tta', 'count'), 'TTA mean (%)': ('tta', 'mean'), 'TTA sd (%)': ('tta', 'std'),
         'TTA gain mean (points)': ('gain', 'mean'), 'TTA gain sd (points)': ('gain', 'std'), 'fit seconds (mean)': ('fit', 'mean')}))
-    df = df.assign(**{'not complete': (~runs.done).groupby(runs.group).sum(), 'loader': df['recipe settings'].map(lambda s: json.loads(s).get('loader', 'fastai')),
-        'top-1': list(map(_pm, df['top-1 mean (%)'], df['top-1 sd (%)'])), 'TTA top-1': [_pm(m, sd) + (f" ({n} of {k} runs)" if 0 < n < k else '')
+    df = df.assign(**{'not complete': (~runs.done).groupby(runs.group).sum().reindex(df.index), 'top-1': list(map(_pm, df['top-1 mean (%)'], df['top-1 sd (%)'])),
+        'loader': df['recipe settings'].map(lambda s: json.loads(s).get('loader', 'fastai')), 'TTA top-1': [_pm(m, sd) + (f" ({n} of {k} runs)" if 0 < n < k else '')
                                                        for m, sd, n, k in zip(df['TTA mean (%)'], df['TTA sd (%)'], df['TTA runs'], df.runs)]}
                    ).reset_index(drop=True).reindex(columns=COLUMNS)
     df.attrs['notes'] = notes  # the runs left out
