@@ -4,8 +4,7 @@
 
 # %% ../nbs/65_fastpath.ipynb #fffc28c0
 from __future__ import annotations
-import fcntl, hashlib, json, os, re, time, warnings
-from concurrent.futures import ThreadPoolExecutor
+import fcntl, hashlib, json, os, time, warnings
 from pathlib import Path
 
 import numpy as np, torch
@@ -22,6 +21,16 @@ __all__ = ['CACHE_ENV', 'cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLab
            'add_fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
+CACHE_ENV = 'IMAGENETTE_SOTA_CACHE'  # the folder of the image caches, instead of the user's cache folder
+
+def cache_dir_for(path:Path) -> Path:
+    "Where the cache of `path` goes: a folder of its own in `$IMAGENETTE_SOTA_CACHE`, else in the user's cache folder, never in the data"
+    path = Path(path)
+    root = os.environ.get(CACHE_ENV) or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imagenette_sota'
+    where = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # two datasets with one folder name keep apart
+    return Path(root)/f"{path.name}-{where}"
+
+# %% ../nbs/65_fastpath.ipynb #c5b00593
 def _fingerprint(path, files, presize):
     "A hash of `presize` and of each file's relative path (as bytes: any name will do), size, times and inode"
     h = hashlib.sha1(f"v2 {presize}".encode())
@@ -31,21 +40,14 @@ def _fingerprint(path, files, presize):
 
 def _digest(a:np.ndarray) -> str: return hashlib.sha1(memoryview(np.ascontiguousarray(a)).cast('B')).hexdigest()
 
-CACHE_ENV = 'IMAGENETTE_SOTA_CACHE'  # the folder of the image caches, instead of the user's cache folder
-
 def _cache_error(fn:Path, e:OSError, need:str='') -> OSError:
     "`e` as an error that names the image cache file `fn` and says how to put the cache elsewhere"
     return OSError(e.errno, f"Cannot build the image cache {fn}: {e.strerror or e}{need}. Put the cache elsewhere with the "
                             f"{CACHE_ENV} environment variable or the cache_dir argument (--cache-dir on the command line)")
 
-def cache_dir_for(path:Path) -> Path:
-    "Where the cache of `path` goes: a folder of its own in `$IMAGENETTE_SOTA_CACHE`, else in the user's cache folder, never in the data"
-    path = Path(path)
-    root = os.environ.get(CACHE_ENV) or Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imagenette_sota'
-    where = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # two datasets with one folder name keep apart
-    return Path(root)/f"{path.name}-{where}"
-
+# %% ../nbs/65_fastpath.ipynb #4c63c270
 def _square(fn, presize):
+    "The image file `fn` as a uint8 array (3, presize, presize): its shorter side resized to `presize`, its centre kept"
     im = open_image(fn)
     w,h = im.size; s = presize/min(w,h)
     if max(w,h) > 4*min(w,h):  # a strip: crop its centre square inside the resize, so memory is presize², whatever the shape
@@ -62,102 +64,76 @@ class ImageCache:
                  presize:int=160, # Side of the cached square images, in pixels
                  n_per_class:int=None, # Only the first `n` files of each class and split
                  cache_dir:str|Path=None, # Default: `cache_dir_for(path)`
-                 max_workers:int=None, # Decoding threads; default: number of CPUs
                  progress:bool=True): # Show a progress bar while building
         check_arg('presize', presize, Count)
-        self.path, self.presize, self.max_workers, self.progress = Path(path), presize, max_workers, progress
+        self.path, self.presize, self.progress = Path(path), presize, progress
         check_layout(self.path)
         self.files = list(SubsetItems(n_per_class=n_per_class)(self.path))
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_dir_for(self.path)
-        self.prefix = f"{self.path.name}-{presize}px-{'all' if n_per_class is None else f'{n_per_class}-per-class'}-"
-        self.fn = self.cache_dir/f"{self.prefix}{_fingerprint(self.path, self.files, presize)}.npy"
         self.labels = [label_func(f) for f in self.files]
-        self.splits = [f.parent.parent.name for f in self.files]
+        self.prefix = f"{self.path.name}-{presize}px-{'all' if n_per_class is None else f'{n_per_class}-per-class'}-"
+        self.fn = Path(ifnone(cache_dir, cache_dir_for(self.path)))/f"{self.prefix}{_fingerprint(self.path, self.files, presize)}.npy"
         self.build_seconds, self._arr, self._on = None, None, {}
         if self.problem() is not None: self._rebuild()
 
-    def problem(self, full:bool=False # Also compare the contents with the checksum taken when it was built
-               ) -> str|None:
-        "What is wrong with the cache file, or `None` if it can be used"
-        if not self.fn.exists(): return 'missing'
-        want = (len(self.files), 3, self.presize, self.presize)
-        try:
-            meta = json.loads(self.fn.with_suffix('.json').read_text())
-            arr = np.load(self.fn, mmap_mode='r')  # reads the header; a short file fails here
-        except (OSError, ValueError, EOFError) as e: return f"damaged ({type(e).__name__}: {' '.join(str(e).split())})"
-        if arr.shape != want or arr.dtype != np.uint8 or meta.get('shape') != list(want):
-            return f"damaged (it holds {arr.dtype} {arr.shape}, not uint8 {want})"
-        if full and _digest(arr) != meta.get('sha1'): return "damaged (its contents differ from the checksum taken when it was built)"
-        return None
-
-    def _rebuild(self, full=False):
-        "Build the cache unless it is sound (checked again under the lock: another process may have built it meanwhile)"
-        check_images(self.files)  # a bad file is named before anything (folder, lock, cache) is written
-        try: self.cache_dir.mkdir(parents=True, exist_ok=True); lock = open(self.cache_dir/'.lock', 'w')
-        except OSError as e: raise _cache_error(self.fn, e) from None
-        with lock:  # several processes on one machine: one builds, the others wait
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                why = self.problem(full)
-                if why is None: return
-                if why != 'missing': warnings.warn(f"The image cache {self.fn} is {why}: building it again", stacklevel=3)
-                self._build()
-                old = re.compile(rf"{re.escape(self.path.name)}-{self.presize}px-\d+-[0-9a-f]{{12}}\.npy")  # named as before version 0.3
-                for o in self.cache_dir.iterdir():  # older caches of the same data (changed since) and interrupted builds
-                    if (o.name.endswith('.tmp') or (o.name.startswith(self.prefix) and o.stem != self.fn.stem)
-                        or old.fullmatch(o.name)): o.unlink(missing_ok=True)
-            finally: fcntl.flock(lock, fcntl.LOCK_UN)
-        self._arr, self._on = None, {}
-
-    def _build(self):
-        tmp = self.fn.with_name(self.fn.name + '.tmp')
-        t0 = time.perf_counter()
-        shape = (len(self.files), 3, self.presize, self.presize)
-        print(f"Building the image cache {self.fn}: {len(self.files)} images at {self.presize} px, {np.prod(shape)/1e6:.1f} MB", flush=True)
-        arr = None
-        try:  # reserve the disk space now: a memory map that runs out of disk kills the process (SIGBUS) instead of raising
-            arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
-            fd = os.open(tmp, os.O_RDWR)
-            try: os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
-            finally: os.close(fd)
-        except OSError as e:
-            del arr; tmp.unlink(missing_ok=True)
-            raise _cache_error(self.fn, e, f" ({np.prod(shape)/2**20:.0f} MiB needed)") from None
-        def one(i): arr[i] = _square(self.files[i], self.presize)
-        with ThreadPoolExecutor(self.max_workers or defaults.cpus) as ex:
-            it = ex.map(one, range(len(self.files)))
-            for _ in (progress_bar(it, total=len(self.files), leave=False) if self.progress else it): pass
-        arr.flush(); meta = dict(shape=list(shape), sha1=_digest(arr)); del arr
-        try:
-            self.fn.with_suffix('.json.tmp').write_text(json.dumps(meta))
-            os.replace(self.fn.with_suffix('.json.tmp'), self.fn.with_suffix('.json')); os.replace(tmp, self.fn)
-        except OSError as e:
-            for o in (tmp, self.fn.with_suffix('.json.tmp')): o.unlink(missing_ok=True)
-            raise _cache_error(self.fn, e) from None
-        self.build_seconds = time.perf_counter() - t0
-        print(f"Built the image cache in {self.build_seconds:.1f} s", flush=True)
-
-    @property
-    def array(self) -> np.ndarray:
-        "The cache, memory-mapped"
-        if self._arr is None:
-            if self.problem() is not None: self._rebuild()  # e.g. removed by a process that rebuilt it for changed data
-            self._arr = np.load(self.fn, mmap_mode='r')
-        return self._arr
-
-    def on(self, device) -> Tensor:
-        "The whole cache as one uint8 tensor on `device`, loaded once and checked against its checksum"
-        device = torch.device(device)
-        if device not in self._on:
-            a = np.array(self.array)  # one copy into memory (the memory map is read-only)
-            if _digest(a) != json.loads(self.fn.with_suffix('.json').read_text()).get('sha1'):
-                self._rebuild(full=True); a = np.array(self.array)
-            t = torch.from_numpy(a)
-            self._on[device] = t.to(device) if device.type != 'cpu' else t
-        return self._on[device]
-
     def __len__(self): return len(self.files)
     def __getstate__(self): return {**self.__dict__, '_arr': None, '_on': {}}  # pickles as a path, not gigabytes
+
+# %% ../nbs/65_fastpath.ipynb #e833ce02
+@patch
+def problem(self:ImageCache, full:bool=False) -> str|None:
+    "What is wrong with the cache file, or `None` if it can be used; `full`: its contents are compared with its checksum too"
+    if not self.fn.exists(): return 'missing'
+    want = (len(self.files), 3, self.presize, self.presize)
+    try: meta, arr = json.loads(self.fn.with_suffix('.json').read_text()), np.load(self.fn, mmap_mode='r')  # a short file fails here
+    except (OSError, ValueError, EOFError) as e: return f"damaged ({type(e).__name__}: {' '.join(str(e).split())})"
+    if arr.shape != want or arr.dtype != np.uint8: return f"damaged (it holds {arr.dtype} {arr.shape}, not uint8 {want})"
+    if full and _digest(arr) != meta.get('sha1'): return "damaged (its contents differ from the checksum taken when it was built)"
+
+# %% ../nbs/65_fastpath.ipynb #4de31d7f
+@patch
+def _rebuild(self:ImageCache, full=False):
+    "Build the cache unless it is sound (checked again under the lock: another process may have built it meanwhile)"
+    check_images(self.files)  # a bad file is named before anything (folder, lock, cache) is written
+    tmp, jtmp, shape = self.fn.with_name(self.fn.name + '.tmp'), self.fn.with_suffix('.json.tmp'), (len(self.files), 3, self.presize, self.presize)
+    try: self.fn.parent.mkdir(parents=True, exist_ok=True); lock = open(self.fn.parent/'.lock', 'w')
+    except OSError as e: raise _cache_error(self.fn, e) from None
+    with lock:  # closing the file releases the lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (why := self.problem(full)) is None: return
+        if why != 'missing': warnings.warn(f"The image cache {self.fn} is {why}: building it again", stacklevel=3)
+        print(f"Building the image cache {self.fn}: {len(self.files)} images at {self.presize} px, {np.prod(shape)/1e6:.1f} MB", flush=True)
+        t0 = time.perf_counter()
+        try:
+            arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
+            with open(tmp, 'r+b') as f: os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+        except OSError as e: tmp.unlink(missing_ok=True); raise _cache_error(self.fn, e, f" ({np.prod(shape)/2**20:.0f} MiB needed)") from None
+        def one(i): arr[i] = _square(self.files[i], self.presize)
+        parallel(one, range(len(self.files)), n_workers=defaults.cpus, threadpool=True, progress=self.progress)
+        arr.flush()
+        try: jtmp.write_text(json.dumps(dict(shape=list(shape), sha1=_digest(arr)))); os.replace(jtmp, self.fn.with_suffix('.json')); os.replace(tmp, self.fn)
+        except OSError as e: tmp.unlink(missing_ok=True); jtmp.unlink(missing_ok=True); raise _cache_error(self.fn, e) from None
+        self.build_seconds = time.perf_counter() - t0
+        print(f"Built the image cache in {self.build_seconds:.1f} s", flush=True)
+        for o in self.fn.parent.iterdir():  # older caches of the same data (changed since) and interrupted builds
+            if o.name.endswith('.tmp') or (o.name.startswith(self.prefix) and o.stem != self.fn.stem): o.unlink(missing_ok=True)
+    self._arr, self._on = None, {}
+
+# %% ../nbs/65_fastpath.ipynb #de4c3a0a
+@patch(as_prop=True)
+def array(self:ImageCache) -> np.ndarray:
+    "The cache, memory-mapped"
+    if self._arr is None:
+        if self.problem() is not None: self._rebuild()  # e.g. removed by a process that rebuilt it for changed data
+        self._arr = np.load(self.fn, mmap_mode='r')
+    return self._arr
+
+@patch
+def on(self:ImageCache, device) -> Tensor:
+    "The whole cache as one uint8 tensor on `device`, loaded once and checked against its checksum"
+    if (device := torch.device(device)) not in self._on:
+        if self.problem(full=True) is not None: self._rebuild(full=True)
+        self._on[device] = torch.from_numpy(np.array(self.array)).to(device)  # one copy into memory (the memory map is read-only)
+    return self._on[device]
 
 # %% ../nbs/65_fastpath.ipynb #89e882d7
 class CachedImage(Transform):
@@ -175,24 +151,14 @@ class CacheDL(TfmdDL):
     "A `TfmdDL` whose batches are gathered from an `ImageCache` on its device in one step"
     def create_batches(self, samps):
         items = self.dataset.items
-        if not all(isinstance(o, (int, np.integer)) for o in items[:1]):  # file paths (`test_dl`, `predict`)
-            yield from super().create_batches(samps); return
-        cache = self.dataset.tls[0].tfms.fs[0].cache
-        dev = self.device if self.device is not None else torch.device('cpu')
-        x, ys = cache.on(dev), self._ys(cache, dev)
-        idx = torch.as_tensor(np.asarray(items), device=dev)
+        if len(items) and not isinstance(items[0], (int, np.integer)): yield from super().create_batches(samps); return  # files: `predict`
+        cache, dev = self.dataset.tls[0].tfms.fs[0].cache, ifnone(self.device, torch.device('cpu'))
+        x, idx = cache.on(dev), torch.as_tensor(np.asarray(items), device=dev)
+        ys = torch.tensor([self.dataset.vocab.o2i[l] for l in cache.labels], device=dev)
         for chunk in self.chunkify(samps):
             ci = idx[torch.as_tensor(chunk, device=dev)]
             yield TensorImage(x[ci]), TensorCategory(ys[ci])
 
-    def _ys(self, cache, dev):
-        key = (id(cache), str(dev))
-        if getattr(self, '_ys_key', None) != key:
-            vocab = self.dataset.vocab
-            self._ys_t, self._ys_key = torch.tensor([vocab.o2i[l] for l in cache.labels], device=dev), key
-        return self._ys_t
-
-# %% ../nbs/65_fastpath.ipynb #0c86c62a
 class CacheDataLoaders(DataLoaders):
     "`DataLoaders` over an `ImageCache` whose `test_dl` (and so `learn.predict`) also takes image files"
     def test_dl(self, test_items, rm_type_tfms=None, **kwargs):
@@ -200,26 +166,15 @@ class CacheDataLoaders(DataLoaders):
         return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, **kwargs)
 
 # %% ../nbs/65_fastpath.ipynb #d7376ab9
-def rrc_valid_scale(size:int, # Final image size in pixels
-                    val_xtra:float=0.14 # fastai's `RandomResizedCrop(val_xtra=...)`
-                   ) -> float: # Side of the centre crop, as a fraction of the image's side
-    "The centre crop fastai's per-item `RandomResizedCrop` validates on: the image resized to `size` plus a margin, then cropped to `size`"
+def rrc_valid_scale(size:int, val_xtra:float=0.14) -> float:
+    "The side of the centre crop fastai's per-item `RandomResizedCrop(val_xtra=...)` validates on, as a fraction of the image's"
     return size / (size + math.ceil(size*val_xtra/8)*8)
 
-def get_fast_dls(bs:int=64, # Batch size
-                 size:int=128, # Final image size after the batch augmentation
-                 path:str|Path=None, # Dataset folder; default: `find_data(name)`
-                 name:str='imagenette2-160', # Dataset to find or download when `path` is `None`
-                 presize:int=None, # Side of the cached images; default: `presize_for(size)`, the chapter's 460/224 x `size`
+# %% ../nbs/65_fastpath.ipynb #86633424
+def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenette2-160', presize:int=None, # As for `get_dls`
                  min_scale:float=0.35, # Smallest fraction of the image area a random crop keeps
                  aug:str='crop_flip', # 'crop_flip' (random resized crop + flip) or 'chapter' (`aug_transforms`)
-                 split:str='official', # 'official' or 'random'
-                 valid_pct:float=0.2, # Validation fraction for `split='random'`
-                 normalize='imagenet', # 'imagenet', 'dataset', (mean, std) or None
-                 n_per_class:int=None, # Only the first `n` files of each class and split
-                 noise:int=0, # Percent of training labels changed, from the official noisy_imagenette.csv (see labeller)
-                 seed:int=42, # Seeds the random split and the shuffling
-                 device=None, # Default: the GPU if there is one
+                 split:str='official', valid_pct:float=0.2, normalize='imagenet', n_per_class:int=None, noise:int=0, seed:int=42, device=None, # As for `get_dls`
                  cache_dir:str|Path=None, # Where the cache goes; default: `cache_dir_for(path)`
                  progress:bool=True # Progress bar while the cache is built
                 ) -> DataLoaders:
@@ -231,7 +186,7 @@ def get_fast_dls(bs:int=64, # Batch size
     cache = ImageCache(path, presize_for(size, presize), n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
     if noise: cache.labels = [label(f) for f in cache.files]  # this loader's own cache object: the labels it trains on
     idxs = list(range(len(cache)))
-    if split == 'official': splits = ([i for i in idxs if cache.splits[i] == 'train'], [i for i in idxs if cache.splits[i] == 'val'])
+    if split == 'official': splits = [[i for i in idxs if cache.files[i].parent.parent.name == s] for s in ('train', 'val')]
     else: splits = RandomSplitter(valid_pct, seed=seed)(idxs)
     dsets = Datasets(idxs, [[CachedImage(cache)], [CachedLabel(cache), Categorize()]], splits=splits)
     stats = norm_stats_for(normalize, [cache.files[i] for i in splits[0]], seed=seed)
@@ -269,12 +224,8 @@ class RandomResizedCropBatch(RandomResizedCropGPU):
         return torch.cat([resize(xi[None, :, t:t+ch, l:l+cw]) for xi, (t, l, ch, cw) in zip(x, crops)])
 
 # %% ../nbs/65_fastpath.ipynb #3777ecb8
-def fast_settings(learn:Learner, # Learner to adapt, in place
-                  bf16:bool=True, # bf16 autocast
-                  channels_last:bool=True, # channels-last weights (fastai's `ChannelsLast` callback)
-                  compile:bool=False # `torch.compile` the model (a one-time cost, reported by the benchmark)
-                 ) -> Learner:
-    "bf16, channels-last and `torch.compile` on CUDA; the learner unchanged on the CPU"
+def fast_settings(learn:Learner, bf16:bool=True, channels_last:bool=True, compile:bool=False) -> Learner:
+    "On CUDA, bf16 autocast, channels-last weights (fastai's `ChannelsLast`) and `torch.compile`, each if asked; the learner unchanged on the CPU"
     if not torch.cuda.is_available(): return learn
     if bf16: learn.to_bf16()
     if channels_last: learn.to_channelslast(use_amp=False)
@@ -282,16 +233,8 @@ def fast_settings(learn:Learner, # Learner to adapt, in place
     return learn
 
 # %% ../nbs/65_fastpath.ipynb #b816a289
-def cache_dls(recipe:Recipe, # Its data settings are used
-              path:Path, # Dataset folder
-              bs:int, # Batch size
-              size:int, # Final image size in pixels
-              presize:int=None, # Cache side; default: the chapter's ratio
-              num_workers:int=None, # Unused: nothing is decoded per epoch
-              progress:bool=True, # Progress bar while the cache is built
-              cache_dir:str|Path=None # Where the cache goes; default: `cache_dir_for(path)`
-             ) -> CacheDataLoaders:
-    "`train`'s loader for `loader='cache'`: `get_fast_dls` with `recipe`'s data settings"
+def cache_dls(recipe:Recipe, path:Path, bs:int, size:int, presize:int=None, num_workers:int=None, progress:bool=True, cache_dir=None) -> CacheDataLoaders:
+    "`train`'s loader for `loader='cache'`: `get_fast_dls` with `recipe`'s data settings (`stock_dls`'s arguments, `num_workers` unused)"
     return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
                         aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
                         n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, progress=progress, cache_dir=cache_dir)

@@ -4,10 +4,9 @@
 
 # %% ../nbs/75_inference.ipynb #c526255e
 from __future__ import annotations
-import pickle, types, warnings, zipfile
+import pickle, types
 from pathlib import Path
 
-import torch
 from fastai.vision.all import *
 from .data import *
 from .checks import *
@@ -17,85 +16,34 @@ from .fastpath import CacheDataLoaders
 __all__ = ['ModelNotFoundError', 'BadModelError', 'load_model', 'predict_file']
 
 # %% ../nbs/75_inference.ipynb #1accfc63
-class ModelNotFoundError(FileNotFoundError):
-    "There is no model file at the given path"
-
-class BadModelError(ValueError):
-    "A file is not a model written by `learn.export()`"
+class ModelNotFoundError(FileNotFoundError): "There is no model file at the given path"
+class BadModelError(ValueError): "A file is not a model written by `learn.export()`"
 
 # %% ../nbs/75_inference.ipynb #63c2c8db
-class _MissingCode(Exception): "A class or function the pickle refers to cannot be imported"
-
 class _Unpickler(pickle.Unpickler):
-    "`pickle.Unpickler` that names what it could not import (fastai's `load_learner` swallows `ImportError`)"
+    "`pickle.Unpickler` that names what it could not import, as the `AttributeError` fastai's `load_learner` reports"
     def find_class(self, module, name):
         try: return super().find_class(module, name)
-        except ImportError as e: raise _MissingCode(f"{module}.{name} ({type(e).__name__}: {e})") from None
+        except ImportError as e: raise AttributeError(f"{module}.{name} ({type(e).__name__}: {e})") from None
 
-_naming_pickle = types.SimpleNamespace(__name__='pickle', Unpickler=_Unpickler, UnpicklingError=pickle.UnpicklingError,
-                                       load=lambda f, **kw: _Unpickler(f, **kw).load())
-
-def _describe(o):
-    if isinstance(o, dict) and o and all(isinstance(v, Tensor) for v in o.values()):
-        return f"a state_dict ({type(o).__name__} of {len(o)} tensors: weights only)"
-    if isinstance(o, Tensor): return f"a tensor of shape {tuple(o.shape)}"
-    return f"a {type(o).__name__}"
-
-def _first_line(e): return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-
-# %% ../nbs/75_inference.ipynb #64237a4a
-_EXPECTED = "Expected a file written by `learn.export()`."
-
-def _check_model_file(fn):
-    "`fn` as a `Path` if it can be a `torch.save` file; else an error saying what it is"
-    fn = Path(fn)
-    if not fn.exists(): raise ModelNotFoundError(f"No model file {fn}: it does not exist. {_EXPECTED}")
-    if fn.is_dir(): raise BadModelError(f"{fn} is a folder, not a model file. {_EXPECTED}")
-    if fn.stat().st_size == 0: raise BadModelError(f"{fn} is an empty file (0 bytes), not a model. {_EXPECTED}")
-    if not fn.is_file(): raise BadModelError(f"{fn} is not a regular file, so not a model file. {_EXPECTED}")
-    if check_seal(fn) == 'damaged': raise BadModelError(f"{fn} is damaged: its contents differ from the checksum written "
-                                                         "into it when it was exported (`export_model`). Export the model again.")
-    with open(fn, 'rb') as f: head = f.read(64)
-    if zipfile.is_zipfile(fn):
-        with zipfile.ZipFile(fn) as z: names = z.namelist()
-        if not any(n.endswith('/data.pkl') for n in names):
-            raise BadModelError(f"{fn} is a zip archive but not one written by torch.save "
-                                f"(it holds {', '.join(names[:3]) or 'nothing'}{', ...' if len(names) > 3 else ''}). {_EXPECTED}")
-    elif head.startswith(b'PK\x03\x04'):
-        raise BadModelError(f"{fn} is a truncated or corrupt zip archive (the directory at its end is missing). {_EXPECTED}")
-    elif not head.startswith(b'\x80'):   # torch.save: a zip archive (or, before PyTorch 1.6, a binary pickle)
-        text = head.decode('utf-8', 'replace')
-        is_text = all(c.isprintable() or c in '\t\n\r' for c in text.rstrip('\ufffd'))
-        kind = f"a text file (it starts with {text[:30]!r})" if is_text else "neither a zip archive nor a pickle"
-        raise BadModelError(f"{fn} is {kind}, not a model written by torch.save. {_EXPECTED}")
-    return fn
+_pickle = types.SimpleNamespace(**{**vars(pickle), 'Unpickler': _Unpickler})  # `pickle`, with that unpickler
 
 # %% ../nbs/75_inference.ipynb #49669bac
+_EXPECTED = "Expected an intact file written by `learn.export()`, not bare weights (`learn.save`, a `state_dict`) nor another kind of file."
+
 def load_model(fn:str|Path, # A file written by `learn.export()`
                cpu:bool=True # Put the model and its pipeline on the CPU; else on fastai's default device (the GPU if any)
               ) -> Learner:
-    "fastai's `load_learner`, with an error naming `fn` and saying what it is when it is not an export"
-    fn = _check_model_file(fn)
+    "fastai's `load_learner`, with a one-line error that names `fn` and says what is wrong when it is not an intact export"
+    fn = Path(fn)
+    if not fn.exists(): raise ModelNotFoundError(f"No model file {fn}: it does not exist. {_EXPECTED}")
+    if fn.is_file() and check_seal(fn) == 'damaged': raise BadModelError(
+        f"{fn} is damaged: its contents differ from the checksum written into it when it was exported (`export_model`). Export the model again.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')                             # torch's notes about this probe are not for the user
-            o = torch.load(fn, map_location='cpu', weights_only=True)   # runs no code; a Learner cannot load this way
-    except Exception: pass
-    else: raise BadModelError(f"{fn} holds {_describe(o)}, not a fastai Learner. {_EXPECTED} "
-                              "To use bare weights, build the same model and call `model.load_state_dict(torch.load(fn))`.")
-    try: learn = load_learner(fn, cpu=cpu, pickle_module=_naming_pickle)
-    except _MissingCode as e:
-        raise BadModelError(f"{fn} is a fastai export, but it refers to code that cannot be imported here: {e}. "
-                            "Install or import the module that defined it before loading.") from None
-    except AttributeError as e:
-        if 'not available in namespace' in str(e):
-            raise BadModelError(f"{fn} is a fastai export, but it refers to code that is not defined here ({' '.join(str(e).split())}). "
-                                "Import or define it before loading.") from None
-        raise BadModelError(f"{fn} holds something other than a fastai Learner ({_first_line(e)}). {_EXPECTED}") from None
-    except Exception as e:  # whatever a damaged pickle makes the unpickler do: MemoryError, OverflowError, EOFError, ...
-        raise BadModelError(f"{fn} cannot be read as a torch.save file: it is truncated or corrupt, "
-                            f"or another kind of file ({_first_line(e)}). {_EXPECTED}") from None
-    if not isinstance(learn, Learner): raise BadModelError(f"{fn} holds {_describe(learn)}, not a fastai Learner. {_EXPECTED}")
+        learn = load_learner(fn, cpu=cpu, pickle_module=_pickle)
+        if not isinstance(learn, Learner): raise TypeError(f"it holds {type(learn).__name__}, not a Learner")
+    except Exception as e:  # whatever a wrong file makes the unpickler do: EOFError, MemoryError, OverflowError, ...
+        raise BadModelError(f"Cannot load the model {fn} ({type(e).__name__}: {' '.join(str(e).split())}). {_EXPECTED}") from None
     return learn
 
 # %% ../nbs/75_inference.ipynb #f11add5c

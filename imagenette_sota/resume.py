@@ -14,18 +14,8 @@ from .data import SubsetItems
 from .checks import seal, check_seal
 
 # %% auto #0
-__all__ = ['rng_states', 'set_rng_states', 'run_id', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
-           'restore', 'checkpoint_bytes', 'check_space', 'claim_checkpoint', 'checkpointed', 'recipe_checkpointed']
-
-# %% ../nbs/70_resume.ipynb #6e1e2c50
-def rng_states(dl=None) -> dict:
-    "fastai's `get_random_states` (Python, NumPy, torch, CUDA, cuDNN's flags), and the shuffling generator of `dl`"
-    return dict(get_random_states(), dl=None if dl is None else getattr(dl, 'dl', dl).rng.getstate())  # a distributed loader shuffles with its inner one's
-
-def set_rng_states(s:dict, dl=None):
-    "Restore the generators saved by `rng_states`, with fastai's `set_random_states`"
-    set_random_states(**{k: v for k,v in s.items() if k != 'dl'})
-    if dl is not None and s.get('dl') is not None: getattr(dl, 'dl', dl).rng.setstate(s['dl'])
+__all__ = ['run_id', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'checkpoint_bytes',
+           'claim_checkpoint', 'recipe_checkpointed']
 
 # %% ../nbs/70_resume.ipynb #071017f8
 def run_id(recipe, data) -> str:
@@ -35,56 +25,41 @@ def run_id(recipe, data) -> str:
     return f"{recipe.name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 # %% ../nbs/70_resume.ipynb #2cd316b6
-class CheckpointError(ValueError):
-    "A checkpoint that cannot be read or does not belong to this run"
+class CheckpointError(ValueError): "A checkpoint that cannot be read or does not belong to this run"
 
 # %% ../nbs/70_resume.ipynb #f63ceda1
 def save_checkpoint(fn:Path, state:dict):
-    "Write `state` to `fn` atomically: a temporary file of this process, sealed with its checksum (`seal`), flushed, then renamed over `fn`"
+    "Write `state` to `fn` atomically: a temporary file of this process, sealed with its checksum (`seal`, which flushes it), renamed over `fn`"
     fn = Path(fn); tmp = fn.with_name(f"{fn.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, 'wb') as f:
-            torch.save(state, f)
-        seal(tmp)  # flushed to disk by `seal`
-        os.replace(tmp, fn)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)  # no half-written file left behind; `fn` still holds the previous epoch
-        if isinstance(e, OSError): raise OSError(e.errno, f"Cannot save checkpoint {fn} ({e.strerror or e})") from None
-        raise
+        with open(tmp, 'wb') as f: torch.save(state, f)
+        seal(tmp); os.replace(tmp, fn)
+    except OSError as e: raise OSError(e.errno, f"Cannot save checkpoint {fn} ({e.strerror or e})") from None
+    finally: tmp.unlink(missing_ok=True)  # no half-written file left behind; `fn` still holds the previous epoch
 
 # %% ../nbs/70_resume.ipynb #fca8266f
 def load_checkpoint(fn:Path, rid:str=None) -> dict|None:
-    "The checkpoint in `fn`, or `None` if there is none; a damaged one or one of another run fails clearly"
-    fn = Path(fn)
+    "The checkpoint in `fn`, or `None` if there is none; a damaged one, an older one or one of another run fails clearly"
+    fn, again = Path(fn), "delete it to start the run again from the beginning"
     if not fn.exists(): return None
-    if not fn.is_file(): raise CheckpointError(f"Checkpoint {fn} is not a regular file; remove it to start the run again")
-    if (seal_problem := check_seal(fn)) == 'damaged':
-        raise CheckpointError(f"Checkpoint {fn} is damaged: its contents differ from the checksum saved with it; "
-                              "delete it to start the run again from the beginning")
+    if (sealed := check_seal(fn)) == 'damaged':
+        raise CheckpointError(f"Checkpoint {fn} is damaged: its contents differ from the checksum saved with it; {again}")
     try: state = torch.load(fn, map_location='cpu', weights_only=False)
-    except Exception as e:
-        raise CheckpointError(f"Checkpoint {fn} cannot be read ({type(e).__name__}: {e}); delete it to start the run "
-                              "again from the beginning") from None
-    if not isinstance(state, dict) or 'epoch' not in state or 'model' not in state:
-        raise CheckpointError(f"{fn} is not a checkpoint of this library; delete it to start again")
-    if seal_problem or 'random_state' not in (state.get('rng') or {}):
-        raise CheckpointError(f"{fn} was written by an older version of this library (without a checksum, or with its "
-                              "random states stored another way); delete it to start the run again")
+    except Exception as e: raise CheckpointError(f"Checkpoint {fn} cannot be read ({type(e).__name__}: {e}); {again}") from None
+    if sealed or not isinstance(state, dict) or 'random_state' not in (state.get('rng') or {}):
+        raise CheckpointError(f"{fn} was written by an older version of this library (without a checksum, or with its random "
+                              f"states stored another way), or is not one of its checkpoints; {again}")
     if rid is not None and state.get('run_id') != rid:
         raise CheckpointError(f"Checkpoint {fn} belongs to run {state.get('run_id')!r}, not {rid!r}")
     return state
 
 # %% ../nbs/70_resume.ipynb #c8a1897a
 class Checkpoint(Callback):
-    "Save model, optimiser, epoch log and random states after every training epoch, atomically"
+    "Save model, optimiser, epoch log, smoothed loss and random states after every training epoch, atomically"
     order = 55  # after the Recorder and `EpochLog`, so the epoch's numbers are in
-    def __init__(self, fn:Path, # The checkpoint file (one per run; rewritten each epoch)
-                 rid:str, # The run's id, stored to refuse mixing runs
-                 phase:int=0, # Which `fit` of the run this is (0: the main schedule)
-                 epoch_log=None, # The EpochLog whose entries are saved too
-                 smooth=None, # A resumed run's (val, count) of the Recorder's smoothed training loss
-                 before:float=0.): # A resumed run's seconds of fitting before its interruption
-        store_attr()
+    def __init__(self, fn:Path, rid:str, epoch_log=None, smooth=None, before:float=0.): store_attr()
+    # `fn`: the run's file, rewritten each epoch; `rid`: its id, saved to refuse mixing runs; `epoch_log`: an `EpochLog` saved too;
+    # `smooth`, `before`: a resumed run's smoothed training loss (val, count) and seconds of fitting before its interruption
     def before_fit(self): self.t0 = time.perf_counter() - self.before
     def before_train(self):  # a resumed run continues the smoothed loss that fastai reports as train_loss
         if self.smooth is not None: self.recorder.smooth_loss.val, self.recorder.smooth_loss.count = self.smooth; self.smooth = None
@@ -92,19 +67,12 @@ class Checkpoint(Callback):
     def after_batch(self): self.trained |= self.training
     def after_epoch(self):
         if not self.trained or rank_distrib(): return  # a skipped epoch (resuming), `validate()`, or not rank 0
-        save_checkpoint(self.fn, dict(run_id=self.rid, phase=self.phase, epoch=self.epoch, n_epoch=self.n_epoch,
-                                      model=self.learn.model.state_dict(), opt=self.learn.opt.state_dict(),
-                                      rng=rng_states(self.dls.train),
+        dl = getattr(self.dls.train, 'dl', self.dls.train)  # a distributed loader shuffles with its inner one's generator
+        save_checkpoint(self.fn, dict(run_id=self.rid, epoch=self.epoch, n_epoch=self.n_epoch, model=self.learn.model.state_dict(),
+                                      opt=self.learn.opt.state_dict(), rng=dict(get_random_states(), dl=dl.rng.getstate()),
                                       smooth=(self.recorder.smooth_loss.val, self.recorder.smooth_loss.count),
                                       fit_seconds=time.perf_counter() - self.t0,
                                       epoch_log=list(self.epoch_log.epochs) if self.epoch_log else None))
-
-def restore(learn:Learner, state:dict):
-    "Put a checkpoint's weights, optimiser state and random states back into `learn`"
-    learn.model.load_state_dict(state['model'])
-    if learn.opt is None: learn.create_opt()
-    learn.opt.load_state_dict(state['opt'])
-    set_rng_states(state['rng'], learn.dls.train)
 
 # %% ../nbs/70_resume.ipynb #81c92462
 def checkpoint_bytes(learn:Learner) -> int:
@@ -113,29 +81,14 @@ def checkpoint_bytes(learn:Learner) -> int:
     per_param = 3 if 'Lookahead' in str(learn.opt_func) or 'ranger' in str(learn.opt_func) else 2  # Adam: 2 moments; Ranger: + slow weights
     return n * (1 + per_param) + (1 << 20)
 
-# %% ../nbs/70_resume.ipynb #97d63388
-def check_space(folder:Path, need:int, why:str='two checkpoints'):
-    "Fail clearly if `folder` cannot be written or has less than `need` bytes free"
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder/f'.write-test.{os.getpid()}'; probe.write_bytes(b''); probe.unlink()
-    except OSError as e: raise OSError(f"Cannot write checkpoints to {folder}: {e.strerror or e}") from None
-    free = shutil.disk_usage(folder).free
-    if free < need: raise OSError(f"Not enough disk space for checkpoints in {folder}: {free/2**20:.0f} MiB free, "
-                                  f"{need/2**20:.0f} MiB needed ({why})")
-
 # %% ../nbs/70_resume.ipynb #e1374a08
 @contextlib.contextmanager
-def claim_checkpoint(fn:Path, # The run's checkpoint file
-                     learn:Learner # The run's learner, optimiser created (sizes the space check)
-                    ):
-    "Hold the checkpoint `fn` for this process while the block runs; yields `fn`, or `None` if an identical run in another process holds it"
-    fn = Path(fn); made = not fn.parent.exists()
-    check_space(fn.parent, 0)  # the folder can be written
-    lock = fn.with_name(fn.name + '.lock')
+def claim_checkpoint(fn:Path, learn:Learner):
+    "Hold the checkpoint `fn` while the block runs (`learn`'s weights and optimiser size the space check); yields `fn`, or `None` if an identical run in another process holds it"
+    fn = Path(fn); lock, made = fn.with_name(fn.name + '.lock'), not fn.parent.exists()
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fn.parent.mkdir(parents=True, exist_ok=True); fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e: raise OSError(f"Cannot write checkpoints to {fn.parent}: {e.strerror or e}") from None
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
@@ -146,7 +99,9 @@ def claim_checkpoint(fn:Path, # The run's checkpoint file
     try:
         for t in fn.parent.glob(f"{fn.name}.*tmp"): t.unlink()  # left by a crash or a full disk while saving
         own = fn.stat().st_size if fn.exists() else 0  # resuming, or `resume=False`: the old checkpoint's space is reused
-        check_space(fn.parent, 2*checkpoint_bytes(learn) - own, 'a checkpoint and its replacement' if own else 'two checkpoints')
+        need, free = 2*checkpoint_bytes(learn) - own, shutil.disk_usage(fn.parent).free
+        if free < need: raise OSError(f"Not enough disk space for checkpoints in {fn.parent}: {free/2**20:.0f} MiB free, {need/2**20:.0f} MiB "
+                                      f"needed ({'a checkpoint and its replacement' if own else 'two checkpoints'})")
         yield fn
     finally:
         lock.unlink(missing_ok=True); os.close(fd)
@@ -154,34 +109,24 @@ def claim_checkpoint(fn:Path, # The run's checkpoint file
 
 # %% ../nbs/70_resume.ipynb #f1984e3e
 @contextlib.contextmanager
-def checkpointed(learn:Learner, # The run's learner, before its fit
-                 rid:str, # The run's id, from run_id
-                 folder:str|Path, # Where the run's checkpoint goes
-                 resume:bool=True, # Continue from the run's checkpoint when there is one
-                 epoch_log=None, # The run's EpochLog: restored when resuming, saved with every checkpoint
-                 progress:bool=True # Say so when resuming
-                ):
-    "Checkpoint every epoch of the block; yields (first epoch to train, the `Checkpoint` callback or `None`), and removes the checkpoint when the block ends without an error"
-    fn, rank0 = Path(folder)/f'{rid}.pth', rank_distrib() == 0
-    learn.create_opt()
-    with (claim_checkpoint(fn, learn) if rank0 else contextlib.nullcontext(fn)) as fn:  # None: an identical run holds it
-        state = load_checkpoint(fn, rid) if resume and fn is not None else None
-        if state is not None:
-            restore(learn, state)
-            if epoch_log is not None: epoch_log.epochs = list(state['epoch_log'])
-            if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {state['n_epoch']}")
-        cb = None if fn is None else Checkpoint(fn, rid, 0, epoch_log, smooth=state['smooth'] if state is not None else None,
-                                                before=state.get('fit_seconds', 0.) if state is not None else 0.)
-        if cb is not None: learn.add_cb(cb)
-        yield (state['epoch'] + 1 if state is not None else 0), cb
-        if fn is not None and rank0: fn.unlink(missing_ok=True)  # finished: no checkpoint needed (nor the folder made for it)
-
-# %% ../nbs/70_resume.ipynb #00872356
 def recipe_checkpointed(learn:Learner, # The run's learner, before its fit
-                        recipe, # The run's recipe
+                        recipe, # The run's recipe: with `data`, it names the checkpoint (`run_id`)
                         data:Path, # The run's dataset folder
                         folder:str|Path, # Where the run's checkpoint goes
-                        **kwargs # `checkpointed`'s: resume, epoch_log, progress
+                        resume:bool=True, epoch_log=None, progress:bool=True # `train`'s: resume, its `EpochLog` (restored and saved), say so
                        ):
-    "`train`'s piece for `checkpoints=folder`: `checkpointed` under the run's id, `run_id(recipe, data)`"
-    return checkpointed(learn, run_id(recipe, data), folder, **kwargs)
+    "`train`'s piece for `checkpoints=folder`: yields (first epoch to train, the `Checkpoint` callback or `None`)"
+    rid = run_id(recipe, data); fn, rank0 = Path(folder)/f'{rid}.pth', rank_distrib() == 0
+    learn.create_opt()  # before the space check, which counts its state
+    with (claim_checkpoint(fn, learn) if rank0 else contextlib.nullcontext(fn)) as fn:  # None: an identical run holds it
+        state = (load_checkpoint(fn, rid) if resume and fn is not None else None) or {}
+        if state:
+            learn.model.load_state_dict(state['model']); learn.opt.load_state_dict(state['opt'])
+            set_random_states(**{k: v for k,v in state['rng'].items() if k != 'dl'})  # fastai's, and the loader's own generator:
+            getattr(learn.dls.train, 'dl', learn.dls.train).rng.setstate(state['rng']['dl'])  # a distributed loader shuffles with its inner one's
+            if epoch_log is not None: epoch_log.epochs = list(state['epoch_log'])
+            if progress: print(f"Resuming {rid} from its checkpoint after epoch {state['epoch']+1} of {state['n_epoch']}")
+        cb = None if fn is None else Checkpoint(fn, rid, epoch_log, smooth=state.get('smooth'), before=state.get('fit_seconds', 0.))
+        if cb is not None: learn.add_cb(cb)
+        yield state.get('epoch', -1) + 1, cb
+        if fn is not None and rank0: fn.unlink(missing_ok=True)  # finished: no checkpoint needed
