@@ -17,7 +17,7 @@ from .baseline import Recipe
 
 # %% auto #0
 __all__ = ['CACHE_ENV', 'cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders',
-           'rrc_valid_scale', 'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls',
+           'rrc_valid_scale', 'source_side', 'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls',
            'add_fast_settings']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
@@ -170,8 +170,15 @@ def rrc_valid_scale(size:int, val_xtra:float=0.14) -> float:
     "The side of the centre crop fastai's per-item `RandomResizedCrop(val_xtra=...)` validates on, as a fraction of the image's"
     return size / (size + math.ceil(size*val_xtra/8)*8)
 
+# %% ../nbs/65_fastpath.ipynb #srcside1
+def source_side(path:str|Path) -> int:
+    "Pixels of the shortest side of the dataset's first training image: the side the per-item crop's cache keeps"
+    return min(Image.open(sorted((Path(path)/'train').glob('*/*'))[0]).size)
+
+
 # %% ../nbs/65_fastpath.ipynb #86633424
-def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenette2-160', presize:int=None, # As for `get_dls`
+def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenette2-160', # As for `get_dls`
+                 presize:int=None, # Cache side; default: `presize_for(size)` for 'chapter', the images' own (`source_side`) for 'crop_flip'
                  min_scale:float=0.35, # Smallest fraction of the image area a random crop keeps
                  aug:str='crop_flip', # 'crop_flip' (random resized crop + flip) or 'chapter' (`aug_transforms`)
                  split:str='official', valid_pct:float=0.2, normalize='imagenet', n_per_class:int=None, noise:int=0, seed:int=42, device=None, # As for `get_dls`
@@ -183,7 +190,8 @@ def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenet
     if aug not in ('crop_flip', 'chapter'): raise ValueError(f"aug must be 'crop_flip' or 'chapter', got {aug!r}")
     path = find_data(name, path)
     label = labeller(path, noise, split)  # before the cache is built: a bad noise level fails at once
-    cache = ImageCache(path, presize_for(size, presize), n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
+    side = presize or (presize_for(size) if aug == 'chapter' else source_side(path))  # a per-item crop resamples once, from the full image
+    cache = ImageCache(path, side, n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
     if noise: cache.labels = [label(f) for f in cache.files]  # this loader's own cache object: the labels it trains on
     idxs = list(range(len(cache)))
     if split == 'official': splits = [[i for i in idxs if cache.files[i].parent.parent.name == s] for s in ('train', 'val')]
