@@ -18,15 +18,13 @@ __all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV',
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
-    'n01440764': 'tench', 'n02102040': 'English springer', 'n02979186': 'cassette player',
-    'n03000684': 'chain saw', 'n03028079': 'church', 'n03394916': 'French horn',
-    'n03417042': 'garbage truck', 'n03425413': 'gas pump', 'n03445777': 'golf ball',
-    'n03888257': 'parachute'}
+    'n01440764': 'tench', 'n02102040': 'English springer', 'n02979186': 'cassette player', 'n03000684': 'chain saw',
+    'n03028079': 'church', 'n03394916': 'French horn', 'n03417042': 'garbage truck', 'n03425413': 'gas pump',
+    'n03445777': 'golf ball', 'n03888257': 'parachute'}
 IMAGEWOOF_CLASSES = {
-    'n02086240': 'Shih-Tzu', 'n02087394': 'Rhodesian ridgeback', 'n02088364': 'beagle',
-    'n02089973': 'English foxhound', 'n02093754': 'Border terrier', 'n02096294': 'Australian terrier',
-    'n02099601': 'golden retriever', 'n02105641': 'Old English sheepdog', 'n02111889': 'Samoyed',
-    'n02115641': 'dingo'}
+    'n02086240': 'Shih-Tzu', 'n02087394': 'Rhodesian ridgeback', 'n02088364': 'beagle', 'n02089973': 'English foxhound',
+    'n02093754': 'Border terrier', 'n02096294': 'Australian terrier', 'n02099601': 'golden retriever',
+    'n02105641': 'Old English sheepdog', 'n02111889': 'Samoyed', 'n02115641': 'dingo'}
 CLASS_NAMES = {**IMAGENETTE_CLASSES, **IMAGEWOOF_CLASSES}
 
 # %% ../nbs/00_data.ipynb #24bd0af3
@@ -121,29 +119,26 @@ def make_tiny_imagenette(dest:str|Path=None, # Folder to create; default: a new 
     return dest
 
 # %% ../nbs/00_data.ipynb #e0d78686
-class NoisyLabels:
-    "The label of an image: for a training image, the official noisy label of `noise` percent (`noisy_imagenette.csv`)"
-    def __init__(self, path:Path, noise:int):
-        fn = Path(path)/'noisy_imagenette.csv'
-        if not fn.exists(): raise FileNotFoundError(f"noise={noise} needs {fn}, the official file of noisy labels that every Imagenette archive holds")
-        df = pd.read_csv(fn)
-        levels = sorted(int(c.rsplit('_', 1)[1]) for c in df.columns if c.startswith('noisy_labels_'))
-        if noise not in levels: raise ValueError(f"noise={noise}: {fn} has noisy labels for {', '.join(map(str, levels))} percent only")
-        train = df[~df.is_valid.astype(str).str.lower().eq('true')]
-        self.noise, self.labels = noise, dict(zip(train.path, train[f'noisy_labels_{noise}']))
-
+class NoisyLabels(dict):
+    "{'train/<wnid>/<file>': noisy label} read from `noisy_imagenette.csv`, called as a label function: validation images keep their clean label"
     def __call__(self, fn:Path) -> str:
-        if (fn := Path(fn)).parent.parent.name != 'train': return label_func(fn)  # validation labels stay clean
-        if (key := f"train/{fn.parent.name}/{fn.name}") not in self.labels:
+        if (fn := Path(fn)).parent.parent.name != 'train': return label_func(fn)
+        if (key := f"train/{fn.parent.name}/{fn.name}") not in self:
             raise ValueError(f"{fn} is not in noisy_imagenette.csv: the noisy labels are those of another copy of the data")
-        return class_name(self.labels[key])
+        return class_name(self[key])
 
 # %% ../nbs/00_data.ipynb #e4ef15b5
 def labeller(path:Path, noise:int=0, split:str='official'):
-    "The label function for `noise` percent of noisy training labels: `label_func`, or the official noisy labels of the dataset at `path` (`NoisyLabels`)"
+    "The label function for `noise` percent of noisy training labels: `label_func`, or the official noisy labels of the dataset at `path`"
     if not noise: return label_func
     if split != 'official': raise ValueError(f"noise={noise} needs split='official': a random split would put noisy training labels into validation")
-    return NoisyLabels(path, noise)
+    if not (fn := Path(path)/'noisy_imagenette.csv').exists():
+        raise FileNotFoundError(f"noise={noise} needs {fn}, the official file of noisy labels that every Imagenette archive holds")
+    df = pd.read_csv(fn)
+    levels = sorted(int(c.rsplit('_', 1)[1]) for c in df.columns if c.startswith('noisy_labels_'))
+    if noise not in levels: raise ValueError(f"noise={noise}: {fn} has noisy labels for {', '.join(map(str, levels))} percent only")
+    train = df[~df.is_valid.astype(str).str.lower().eq('true')]
+    return NoisyLabels(zip(train.path, train[f'noisy_labels_{noise}']))
 
 # %% ../nbs/00_data.ipynb #c4ec6a02
 MIN_SIZE = 2  # pixels a side: fastai's batch resampling maps pixel centres onto [-1, 1], which one pixel cannot span
