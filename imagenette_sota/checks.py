@@ -4,12 +4,7 @@
 
 # %% ../nbs/05_checks.ipynb #ck000002
 from __future__ import annotations
-import hashlib, os, struct
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import numpy as np
-from PIL import Image
+import functools, hashlib, os, struct
 from fastai.vision.all import *
 from .data import *
 from .data import _images
@@ -19,46 +14,35 @@ __all__ = ['LayoutError', 'check_layout', 'BadImageError', 'to_rgb', 'open_image
            'seal', 'check_seal']
 
 # %% ../nbs/05_checks.ipynb #ck000005
-class LayoutError(ValueError):
-    "A dataset folder does not have the Imagenette layout"
+class LayoutError(ValueError): "A dataset folder does not have the Imagenette layout"
 
 # %% ../nbs/05_checks.ipynb #6b4f1998
 def _kind(f):
-    "What the non-regular file `f` is, in words"
-    return ('a broken symbolic link' if f.is_symlink() and not f.exists() else 'a folder' if f.is_dir()
-            else 'a FIFO, socket or device, not a regular file')
+    "What `f`, named like an image but not a regular file, is"
+    return 'a broken symbolic link' if f.is_symlink() and not f.exists() else 'a folder' if f.is_dir() else 'a FIFO, socket or device, not a regular file'
 
-def check_layout(path:str|Path, # A dataset folder
-                 splits=('train','val') # The split folders it must hold
-                ) -> dict: # {split: {class folder: number of images}}
-    "Check that `path` has the Imagenette layout; raise `LayoutError` naming the first problem"
-    path = Path(path)
-    if not path.exists(): raise DataNotFoundError(f"Data folder {path} does not exist. Expected layout: {LAYOUT}.")
-    if not path.is_dir(): raise LayoutError(f"{path} is a file, not a dataset folder. Expected layout: {LAYOUT}.")
+def check_layout(path:str|Path) -> dict:
+    "{split: {class folder: number of images}} of the dataset folder `path`; raise `LayoutError` naming its first departure from the Imagenette layout"
+    if not (path := find_data(path=path)).is_dir(): raise LayoutError(f"{path} is a file, not a dataset folder. Expected layout: {LAYOUT}.")
     res = {}
-    for s in splits:
-        sp = path/s
+    for sp in (path/'train', path/'val'):
         if not sp.exists(): raise LayoutError(f"Missing folder {sp}. Expected layout: {LAYOUT}.")
         if not sp.is_dir(): raise LayoutError(f"{sp} is a file where a folder of class folders should be.")
         kids = [o for o in sorted(sp.iterdir()) if not o.name.startswith('.')]
-        files = [o for o in kids if not o.is_dir()]
-        if files: raise LayoutError(f"{files[0]} is a file where a class folder should be "
-                                    f"({len(files)} such file(s) in {sp}). Expected layout: {LAYOUT}.")
+        if files := [o for o in kids if not o.is_dir()]: raise LayoutError(
+            f"{files[0]} is a file where a class folder should be ({len(files)} such file(s) in {sp}). Expected layout: {LAYOUT}.")
         if not kids: raise LayoutError(f"{sp} has no class folders. Expected layout: {LAYOUT}.")
-        odd = [f for k in kids for f in sorted(k.iterdir()) if f.suffix.lower() in IMAGE_EXTS and not f.is_file()]
-        if odd: raise LayoutError(f"{odd[0]} is {_kind(odd[0])}, not an image file ({len(odd)} such entries in {sp}); "
-                                  "every file named like an image is used or named: fix or remove it.")
-        res[s] = {o.name: len(_images(o)) for o in kids}
-        empty = [sp/k for k,n in res[s].items() if n == 0]
-        if empty: raise LayoutError(f"Empty class folder {empty[0]} ({len(empty)} class folder(s) in {sp} hold no images).")
-    if len(splits) > 1:
-        extra = sorted(set(res[splits[1]]) - set(res[splits[0]]))
-        if extra: raise LayoutError(f"{path/splits[1]/extra[0]} is a class that {path/splits[0]} does not have.")
+        if odd := [f for k in kids for f in sorted(k.iterdir()) if f.suffix.lower() in image_extensions and not f.is_file()]:
+            raise LayoutError(f"{odd[0]} is {_kind(odd[0])}, not an image file ({len(odd)} such entries in {sp}); "
+                              "every file named like an image is used or named: fix or remove it.")
+        res[sp.name] = {k.name: len(_images(k)) for k in kids}
+        if empty := [sp/k for k,n in res[sp.name].items() if n == 0]:
+            raise LayoutError(f"Empty class folder {empty[0]} ({len(empty)} class folder(s) in {sp} hold no images).")
+    if extra := sorted(set(res['val']) - set(res['train'])): raise LayoutError(f"{path/'val'/extra[0]} is a class that {path/'train'} does not have.")
     return res
 
 # %% ../nbs/05_checks.ipynb #ck000008
-class BadImageError(ValueError):
-    "An image file cannot be read"
+class BadImageError(ValueError): "An image file cannot be read"
 
 # %% ../nbs/05_checks.ipynb #9e05dbdb
 def to_rgb(im:Image.Image) -> Image.Image:
@@ -71,55 +55,44 @@ def to_rgb(im:Image.Image) -> Image.Image:
         a = a*255 if im.mode == 'F' and hi <= 1 else a/257 if im.mode.startswith('I;16') or hi > 255 else a
         return Image.fromarray(a.round().astype(np.uint8)).convert('RGB')
     if im.mode == 'LAB': raise ValueError("mode LAB: PIL cannot convert it to RGB faithfully; convert the file to RGB first")
-    if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa') or (im.mode == 'P' and 'transparency' in im.info):
-        im = im.convert('RGBA')
-        return Image.alpha_composite(Image.new('RGBA', im.size, (255,255,255,255)), im).convert('RGB')
+    if im.mode.endswith(('A', 'a')) or (im.mode == 'P' and 'transparency' in im.info):  # RGBA, LA, PA, La, RGBa, or a palette with a transparent colour
+        return Image.alpha_composite(Image.new('RGBA', im.size, (255,)*4), im.convert('RGBA')).convert('RGB')
     return im.convert('RGB')
 
 # %% ../nbs/05_checks.ipynb #41dc97b6
 def open_image(fn:str|Path) -> Image.Image:
     "Open and fully decode `fn` as 8-bit RGB; raise `BadImageError` naming the file if it cannot be read"
     try:
-        with Image.open(fn) as im:
-            im.load()
-            return to_rgb(im)
+        with Image.open(fn) as im: im.load(); return to_rgb(im)
     except Exception as e: raise BadImageError(f"Cannot read image {fn}: {type(e).__name__}: {e}") from None
 
 class RGBImage(PILImage):
     "A `PILImage` read with `open_image`: any mode becomes 8-bit RGB, and a bad file is named"
     @classmethod
-    def create(cls, fn, **kwargs):
-        if isinstance(fn, (str, Path)): return cls(open_image(fn))
-        return super().create(fn, **kwargs)
+    def create(cls, fn, **kwargs): return cls(open_image(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
 # %% ../nbs/05_checks.ipynb #d761ae4b
-_checked = {}
-
-def _check_one(fn, full):
-    st = os.stat(fn); key = (str(fn), st.st_size, st.st_mtime_ns, st.st_ctime_ns, full)  # ctime: chmod changes it
-    if key not in _checked:
-        try:
-            if st.st_size == 0: raise BadImageError(f"Cannot read image {fn}: empty file (0 bytes)")
-            if full: open_image(fn)
-            else:
-                with Image.open(fn): pass
-            _checked[key] = None
-        except Exception as e: _checked[key] = str(e)
-    return _checked[key]
+@functools.cache
+def _reason(fn:str, full:bool, stamp:tuple) -> str|None:
+    "Why the image file `fn` cannot be read, or None; remembered for its `stamp` (size, mtime, ctime: a chmod changes the ctime)"
+    try:
+        if stamp[0] == 0: return f"Cannot read image {fn}: empty file (0 bytes)"
+        if full: open_image(fn)
+        else: Image.open(fn).close()
+    except Exception as e: return str(e)
 
 def find_bad_images(files, # Image files
-                    full:bool=True, # Decode each file completely (catches truncated files); else read headers only
-                    max_workers:int=None # Threads; default: number of CPUs
+                    full:bool=True # Decode each file completely (catches truncated files); else read headers only
                    ) -> list: # [(file, reason)] for every file that cannot be read
     "Every file in `files` that cannot be read as an image, with the reason"
-    files = list(files)
-    with ThreadPoolExecutor(max_workers or defaults.cpus) as ex: errs = list(ex.map(lambda f: _check_one(f, full), files))
+    def reason(f): st = os.stat(f); return _reason(str(f), full, (st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    errs = parallel(reason, files := list(files), n_workers=defaults.cpus, threadpool=True)
     return [(f,e) for f,e in zip(files, errs) if e is not None]
 
-def check_images(files, full:bool=True, max_workers:int=None):
-    "Raise `BadImageError` listing every file in `files` that cannot be read"
-    bad = find_bad_images(files, full=full, max_workers=max_workers)
-    if bad:
+# %% ../nbs/05_checks.ipynb #0c04a729
+def check_images(files, full:bool=True):
+    "Raise `BadImageError` listing every file in `files` that cannot be read (see `find_bad_images`)"
+    if bad := find_bad_images(files := list(files), full):
         lines = '\n'.join(f"  {e}" for f,e in bad[:20]) + (f"\n  ... and {len(bad)-20} more" if len(bad) > 20 else '')
         raise BadImageError(f"{len(bad)} of {len(files)} image files cannot be read; fix or remove them before training:\n{lines}")
 
@@ -144,9 +117,6 @@ def check_seal(fn:str|Path) -> str|None:
     "`None` if the contents of `fn` match the checksum `seal` stored in it, 'damaged' if they do not, 'unsealed' if it has none"
     n = len(_SEAL) + 64
     with open(fn, 'rb') as f:
-        end = f.seek(0, 2)
-        if end < n + 22: return 'unsealed'
-        f.seek(end-n-2); tail = f.read()
+        end = f.seek(0, 2); f.seek(max(end-n-2, 0)); tail = f.read()
         if tail[:2] != struct.pack('<H', n) or not tail[2:].startswith(_SEAL): return 'unsealed'
         return None if _sha256(f, end-n-2) == tail[2+len(_SEAL):] else 'damaged'
-

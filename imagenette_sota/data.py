@@ -4,44 +4,37 @@
 
 # %% ../nbs/00_data.ipynb #43d5e535
 from __future__ import annotations
-import contextlib, functools, io, math, os, random, shutil, sys, tempfile, time, types
-from pathlib import Path
+import contextlib, io, math, os, random, shutil, sys, tempfile, types
 from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
-
-import numpy as np
-from PIL import Image, ImageDraw
 from fastai.vision.all import *
+from PIL import ImageDraw
 
 # %% auto #0
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'MIN_SIZE', 'Count',
-           'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon', 'IMAGE_EXTS',
+           'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon', 'Normalization',
            'class_name', 'label_func', 'DataNotFoundError', 'local_data', 'find_data', 'make_tiny_imagenette',
            'NoisyLabels', 'labeller', 'check_arg', 'dataset_stats', 'norm_stats_for', 'SubsetItems',
            'check_loader_args', 'presize_for', 'get_dls', 'batch_stats']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
-    'n01440764': 'tench', 'n02102040': 'English springer', 'n02979186': 'cassette player',
-    'n03000684': 'chain saw', 'n03028079': 'church', 'n03394916': 'French horn',
-    'n03417042': 'garbage truck', 'n03425413': 'gas pump', 'n03445777': 'golf ball',
-    'n03888257': 'parachute'}
+    'n01440764': 'tench', 'n02102040': 'English springer', 'n02979186': 'cassette player', 'n03000684': 'chain saw',
+    'n03028079': 'church', 'n03394916': 'French horn', 'n03417042': 'garbage truck', 'n03425413': 'gas pump',
+    'n03445777': 'golf ball', 'n03888257': 'parachute'}
 IMAGEWOOF_CLASSES = {
-    'n02086240': 'Shih-Tzu', 'n02087394': 'Rhodesian ridgeback', 'n02088364': 'beagle',
-    'n02089973': 'English foxhound', 'n02093754': 'Border terrier', 'n02096294': 'Australian terrier',
-    'n02099601': 'golden retriever', 'n02105641': 'Old English sheepdog', 'n02111889': 'Samoyed',
-    'n02115641': 'dingo'}
+    'n02086240': 'Shih-Tzu', 'n02087394': 'Rhodesian ridgeback', 'n02088364': 'beagle', 'n02089973': 'English foxhound',
+    'n02093754': 'Border terrier', 'n02096294': 'Australian terrier', 'n02099601': 'golden retriever',
+    'n02105641': 'Old English sheepdog', 'n02111889': 'Samoyed', 'n02115641': 'dingo'}
 CLASS_NAMES = {**IMAGENETTE_CLASSES, **IMAGEWOOF_CLASSES}
 
 # %% ../nbs/00_data.ipynb #24bd0af3
-def class_name(wnid:str # A WordNet id such as 'n03028079'
-              ) -> str: # Its readable name, or the id itself if it is not an Imagenette/Imagewoof class
-    "Readable name of an Imagenette or Imagewoof class"
+def class_name(wnid:str) -> str:
+    "Readable name of the Imagenette or Imagewoof class `wnid` (such as 'n03028079'); any other id as it is"
     return CLASS_NAMES.get(wnid, wnid)
 
 # %% ../nbs/00_data.ipynb #2179edc7
-def label_func(fn:Path # An image file inside a class folder
-              ) -> str: # The readable name of that folder's class
-    "The label of an image: its parent folder's class name"
+def label_func(fn:Path) -> str:
+    "The label of the image file `fn`: the readable name of its class folder"
     return class_name(parent_label(fn))
 
 # %% ../nbs/00_data.ipynb #560cda93
@@ -52,75 +45,52 @@ DATASETS = {
 LAYOUT = "<dataset>/train/<wnid>/*.JPEG and <dataset>/val/<wnid>/*.JPEG"
 
 # %% ../nbs/00_data.ipynb #f55f661b
-class DataNotFoundError(FileNotFoundError):
-    "No copy of the dataset could be found or downloaded"
+class DataNotFoundError(FileNotFoundError): "No copy of the dataset could be found or downloaded"
 
 # %% ../nbs/00_data.ipynb #513e2b5c
 def _family(name): return 'imagewoof' if 'woof' in str(name).lower() else 'imagenette' if 'nette' in str(name).lower() else None
 
 def _how_to_find(name):
-    url = DATASETS.get(name, URLs.IMAGENETTE_160)
-    return (f"Looked in: the `path` argument; the {DATA_ENV} environment variable (a folder holding "
-            f"train/ and val/, or one holding {name}/); fastai's download cache. Expected layout: {LAYOUT}. "
-            f"Download {url} and unpack it, then set {DATA_ENV} to the unpacked folder.")
-
-class _Deferred(io.TextIOBase):
-    "A stdout that holds its text for the first `delay` seconds: a download that fails at once prints no progress bar"
-    def __init__(self, out, delay=2.): self.out, self.until, self.held = out, time.monotonic() + delay, []
-    def write(self, s):
-        if self.held is not None and time.monotonic() < self.until: self.held.append(s); return len(s)
-        if self.held: self.out.write(''.join(self.held))
-        self.held = None
-        return self.out.write(s)
-    def flush(self): self.out.flush()
+    return (f"Looked in: the `path` argument; the {DATA_ENV} environment variable (a folder holding train/ and val/, or one holding "
+            f"{name}/); fastai's download cache. Expected layout: {LAYOUT}. Download {DATASETS.get(name, URLs.IMAGENETTE_160)} "
+            f"and unpack it, then set {DATA_ENV} to the unpacked folder.")
 
 def _download(url, name):
     "`untar_data(url)`, leaving nothing behind when it fails: no lock file, no partial archive, no new `~/.fastai`"
     home = Path(os.getenv('FASTAI_HOME', '~/.fastai')).expanduser()
     made_home = not home.exists()  # fastai writes its config there before it downloads anything
-    arch_dir = fastai_path('archive')
-    leftovers = [arch_dir/url.split('/')[-1], arch_dir/(url.split('/')[-1]+'.lock')]
-    existed = [o.exists() for o in leftovers]
-    try:
-        with contextlib.redirect_stdout(_Deferred(sys.stdout)): return Path(untar_data(url))
+    arch = fastai_path('archive')/url.split('/')[-1]
+    new = [o for o in (arch, arch.with_name(arch.name+'.lock'), arch.with_name(arch.name+'.part')) if not o.exists()]
+    try:  # off a terminal fastprogress prints only the character it probes the encoding with: a failed download would print it
+        with contextlib.redirect_stdout(sys.stdout if sys.stdout.isatty() else io.StringIO()): return Path(untar_data(url))
     except (Exception, KeyboardInterrupt) as e:
-        for o,ex in zip(leftovers, existed):
-            if not ex and o.exists(): o.unlink()
+        for o in new: o.unlink(missing_ok=True)
         if made_home: shutil.rmtree(home, ignore_errors=True)
         if isinstance(e, KeyboardInterrupt): raise
-        raise DataNotFoundError(f"Could not download {name} from {url} ({type(e).__name__}: {e}). "
-                                + _how_to_find(name)) from None
+        raise DataNotFoundError(f"Could not download {name} from {url} ({type(e).__name__}: {e}). " + _how_to_find(name)) from None
 
 # %% ../nbs/00_data.ipynb #6fc6da27
-def local_data(name:str=None # Dataset name, e.g. 'imagenette2-160'; `None` takes whatever the variable points at
-              ) -> Path|None: # The dataset folder from `IMAGENETTE_SOTA_DATA`, or `None`
-    "The dataset folder that `IMAGENETTE_SOTA_DATA` points at, without downloading anything"
-    env = os.environ.get(DATA_ENV)
-    if not env: return None
+def local_data(name:str=None) -> Path|None:
+    "The dataset folder `IMAGENETTE_SOTA_DATA` points at (the copy of `name`; any copy when `None`), or `None` when it is not set"
+    if not (env := os.environ.get(DATA_ENV)): return None
     p = Path(env).expanduser()
-    if (p/'train').is_dir():
-        fam = _family(p.name)
-        if name is None or fam is None or fam == _family(name): return p
+    if (p/'train').is_dir() and (name is None or _family(p.name) in (None, _family(name))): return p
     if name is not None and (p/name/'train').is_dir(): return p/name
     raise DataNotFoundError(f"{DATA_ENV}={env} holds neither train/ and val/ "
                             + (f"nor a {name}/ folder. " if name else ". ") + _how_to_find(name or 'imagenette2-160'))
 
 # %% ../nbs/00_data.ipynb #45bd8840
 def find_data(name:str='imagenette2-160', # One of `DATASETS` (what `untar_data` would download)
-              path:str|Path=None, # Use this dataset folder as is
-              download:bool=True # Fall back to `untar_data` when there is no local copy
+              path:str|Path=None # Use this dataset folder as is
              ) -> Path: # A dataset folder holding train/ and val/
     "Find a copy of Imagenette or Imagewoof: `path`, else `IMAGENETTE_SOTA_DATA`, else fastai's download"
     if path is not None:
-        p = Path(path).expanduser()
-        if not p.exists(): raise DataNotFoundError(f"Data folder {p} does not exist. Expected layout: {LAYOUT}.")
+        if not (p := Path(path).expanduser()).exists(): raise DataNotFoundError(f"Data folder {p} does not exist. Expected layout: {LAYOUT}.")
         return p
-    p = local_data(name)
-    if p is not None: return p
+    if (p := local_data(name)) is not None: return p
     if name not in DATASETS:
         raise DataNotFoundError(f"Unknown dataset {name!r}: choose one of {', '.join(DATASETS)}, "
                                 f"or pass `path=` / set {DATA_ENV} to a local copy. " + _how_to_find(name))
-    if not download: raise DataNotFoundError(f"No local copy of {name}. " + _how_to_find(name))
     return _download(DATASETS[name], name)
 
 # %% ../nbs/00_data.ipynb #004b69b0
@@ -129,65 +99,52 @@ def make_tiny_imagenette(dest:str|Path=None, # Folder to create; default: a new 
                          n_valid:int=2, # Images per class in val/
                          classes=None, # wnids; default: the ten Imagenette classes
                          size:tuple=(48,64), # (min, max) side length in pixels; sizes vary within it
-                         odd_modes:bool=True, # Add a greyscale JPEG, a CMYK JPEG and an RGBA PNG
+                         odd_modes:bool=True, # The first training image of the first three classes greyscale, CMYK, RGBA (a PNG)
                          seed:int=0
                         ) -> Path: # The dataset folder
-    "Write a tiny synthetic dataset of real image files in the Imagenette layout"
+    "Write a tiny synthetic dataset of real image files in the Imagenette layout: a colour and a shape per class, noise per image"
     dest = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix='tiny_imagenette_'))
-    classes = list(classes or IMAGENETTE_CLASSES)
     rng = np.random.default_rng(seed)
-    for ci,c in enumerate(classes):
+    for ci,c in enumerate(classes or IMAGENETTE_CLASSES):
         hue = np.array([(ci*97)%256, (ci*57+80)%256, (ci*151+40)%256])
         for split,n in (('train',n_train), ('val',n_valid)):
             (dest/split/c).mkdir(parents=True, exist_ok=True)
             for i in range(n):
                 w,h = rng.integers(size[0], size[1]+1, 2)
-                a = np.clip(hue + rng.normal(0, 25, (h,w,3)), 0, 255).astype(np.uint8)
-                im = Image.fromarray(a); draw = ImageDraw.Draw(im)
+                im = Image.fromarray(np.clip(hue + rng.normal(0, 25, (h,w,3)), 0, 255).astype(np.uint8)); draw = ImageDraw.Draw(im)
                 x0,y0 = int(w*(0.1+0.05*(ci%4))), int(h*(0.1+0.05*(ci//4)))
                 (draw.ellipse if ci%2 else draw.rectangle)([x0, y0, x0+w//2, y0+h//2], fill=tuple(int(v) for v in 255-hue))
-                fn = dest/split/c/f'{c}_{split}_{i}.JPEG'
-                if odd_modes and split == 'train' and i == 0 and ci < 3:
-                    if ci == 0: im = im.convert('L')
-                    elif ci == 1: im = im.convert('CMYK')
-                    else: im, fn = im.convert('RGBA'), fn.with_suffix('.png')
-                im.save(fn, quality=90) if fn.suffix != '.png' else im.save(fn)
+                mode = ('L', 'CMYK', 'RGBA')[ci] if odd_modes and split == 'train' and i == 0 and ci < 3 else 'RGB'
+                im.convert(mode).save(dest/split/c/f"{c}_{split}_{i}.{'png' if mode == 'RGBA' else 'JPEG'}", quality=90)
     return dest
 
 # %% ../nbs/00_data.ipynb #e0d78686
-class NoisyLabels:
-    "The label of an image, with the official noisy label (`noisy_imagenette.csv`, `noise` percent changed) for training images"
-    def __init__(self, path:Path, noise:int):
-        fn = Path(path)/'noisy_imagenette.csv'
-        if not fn.exists(): raise FileNotFoundError(f"noise={noise} needs {fn}, the official file of noisy labels that every Imagenette archive holds")
-        df = pd.read_csv(fn)
-        levels = sorted(int(c.rsplit('_', 1)[1]) for c in df.columns if c.startswith('noisy_labels_'))
-        if noise not in levels: raise ValueError(f"noise={noise}: {fn} has noisy labels for {', '.join(map(str, levels))} percent only")
-        train = df[~df.is_valid.astype(str).str.lower().eq('true')]
-        self.noise, self.labels = noise, dict(zip(train.path, train[f'noisy_labels_{noise}']))
-
+class NoisyLabels(dict):
+    "{'train/<wnid>/<file>': noisy label} read from `noisy_imagenette.csv`, called as a label function: validation images keep their clean label"
     def __call__(self, fn:Path) -> str:
-        fn = Path(fn)
-        if fn.parent.parent.name != 'train': return label_func(fn)  # validation labels stay clean
-        key = f"train/{fn.parent.name}/{fn.name}"
-        if key not in self.labels: raise ValueError(f"{fn} is not in noisy_imagenette.csv: the noisy labels are those of another copy of the data")
-        return class_name(self.labels[key])
+        if (fn := Path(fn)).parent.parent.name != 'train': return label_func(fn)
+        if (key := f"train/{fn.parent.name}/{fn.name}") not in self:
+            raise ValueError(f"{fn} is not in noisy_imagenette.csv: the noisy labels are those of another copy of the data")
+        return class_name(self[key])
 
-def labeller(path:Path, # Dataset folder, holding `noisy_imagenette.csv` when `noise` is not 0
-             noise:int=0, # Percent of training labels changed: 0, or a level of the file (1, 5, 25, 50)
-             split:str='official' # Noisy labels need the official split
-            ):
-    "The label function for `noise`: `label_func`, or the official noisy labels of the training images"
+# %% ../nbs/00_data.ipynb #e4ef15b5
+def labeller(path:Path, noise:int=0, split:str='official'):
+    "The label function for `noise` percent of noisy training labels: `label_func`, or the official noisy labels of the dataset at `path`"
     if not noise: return label_func
     if split != 'official': raise ValueError(f"noise={noise} needs split='official': a random split would put noisy training labels into validation")
-    return NoisyLabels(path, noise)
+    if not (fn := Path(path)/'noisy_imagenette.csv').exists():
+        raise FileNotFoundError(f"noise={noise} needs {fn}, the official file of noisy labels that every Imagenette archive holds")
+    df = pd.read_csv(fn)
+    levels = sorted(int(c.rsplit('_', 1)[1]) for c in df.columns if c.startswith('noisy_labels_'))
+    if noise not in levels: raise ValueError(f"noise={noise}: {fn} has noisy labels for {', '.join(map(str, levels))} percent only")
+    train = df[~df.is_valid.astype(str).str.lower().eq('true')]
+    return NoisyLabels(zip(train.path, train[f'noisy_labels_{noise}']))
 
 # %% ../nbs/00_data.ipynb #c4ec6a02
 MIN_SIZE = 2  # pixels a side: fastai's batch resampling maps pixel centres onto [-1, 1], which one pixel cannot span
-
 _whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 _real = lambda v: isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-# The kinds of number a setting can be: `Annotated[type, (what it must be, the check)]`, read by `check_arg`
+# The kinds of setting: `Annotated[type, (what it must be, the check)]`, read by `check_arg` and the command line's parser
 Count = Annotated[int, ('a positive whole number', lambda v: _whole(v) and v >= 1)]
 Whole = Annotated[int, ('a whole number >= 0', lambda v: _whole(v) and v >= 0)]
 Pixels = Annotated[int, (f'a whole number of at least {MIN_SIZE} pixels', lambda v: _whole(v) and v >= MIN_SIZE)]
@@ -197,110 +154,64 @@ NonNegative = Annotated[float, ('a number >= 0', lambda v: _real(v) and v >= 0)]
 CropScale = Annotated[float, ('in (0, 1]', lambda v: _real(v) and 0 < v <= 1)]
 Fraction = Annotated[float, ('in (0, 1)', lambda v: _real(v) and 0 < v < 1)]
 Epsilon = Annotated[float, ('in [0, 1)', lambda v: _real(v) and 0 <= v < 1)]
+Normalization = Literal['imagenet', 'dataset']|Annotated[tuple, ('(mean, std)', lambda v: isinstance(v, (tuple, list)) and len(v) == 2)]|None
 
-def _parts(t):
-    "The alternatives of a type: `X|None` -> (X, None), `Literal['a', 'b']` -> ('a', 'b') as values"
-    if get_origin(t) in (Union, types.UnionType): return tuple(p for a in get_args(t) for p in _parts(a))
-    if get_origin(t) is Literal: return get_args(t)
-    return (None,) if t is type(None) else (t,)
+# %% ../nbs/00_data.ipynb #ae03e3e5
+def _rule(p):
+    "(what it accepts, the check) of `p`, one alternative of a type: a kind, a `Literal`, None, or a type (a bool is not a number, '' not a string)"
+    if get_origin(p) is Annotated: return p.__metadata__[0]
+    if get_origin(p) is Literal: return f"one of {get_args(p)}", lambda v: any(v == a and type(v) is type(a) for a in get_args(p))
+    return ({bool: 'True or False', str: 'a non-empty string', type(None): 'None'}.get(p, p.__name__),
+            lambda v: isinstance(v, p) and (p is bool or not isinstance(v, bool)) and (p is not str or v != ''))
 
-def _one(p, v):
-    "Whether `v` is accepted by the alternative `p`: a kind, a type, or a value of a `Literal` (or None)"
-    if get_origin(p) is Annotated: return p.__metadata__[0][1](v)
-    if p is str: return isinstance(v, str) and v != ''
-    if isinstance(p, type): return isinstance(v, p) and (p is bool or not isinstance(v, bool))
-    return v == p and type(v) is type(p)
-
-@functools.cache
-def _rule(t):
-    "(check, what it accepts in words) of a type made of kinds, types and `Literal`s"
-    ps = _parts(t)
-    if all(not isinstance(p, type) and get_origin(p) is None for p in ps): what = f"one of {ps}"
-    else: what = ' or '.join(p.__metadata__[0][0] if get_origin(p) is Annotated else
-                             {bool: 'True or False', str: 'a non-empty string'}.get(p, getattr(p, '__name__', repr(p))) for p in ps)
-    return (lambda v: any(_one(p, v) for p in ps)), what
-
-@functools.cache
-def _hints(f): return get_type_hints(f, include_extras=True)
-
-def check_arg(name:str, # The setting's name, for the error
-              value, # Its value
-              t # Its type: a kind (`Count`, `Pixels`, ...), a type, a `Literal[...]`, or a union of them (`Count|None`)
-             ):
-    "Raise a `ValueError` naming `name` unless `value` is of the type `t`"
-    ok, what = _rule(t)
-    if not ok(value): raise ValueError(f"{name} must be {what}, got {value!r}")
+def check_arg(name:str, value, t):
+    "Raise a `ValueError` naming the setting `name` unless `value` is of the type `t`: a kind (`Count`, ...), a type, a `Literal[...]`, or a union of them (`Count|None`)"
+    rules = [_rule(p) for p in (get_args(t) if get_origin(t) in (Union, types.UnionType) else (t,))]
+    if not any(ok(value) for _, ok in rules): raise ValueError(f"{name} must be {' or '.join(w for w, _ in rules)}, got {value!r}")
 
 # %% ../nbs/00_data.ipynb #db285992
-def dataset_stats(files, # Training image files
-                  n:int=256, # How many (a random sample)
-                  size:int=128, # Each image is resized (squished) to `size`x`size`
-                  seed:int=0
-                 ) -> tuple: # (mean, std), each a list of 3 floats in [0,1]
-    "Per-channel mean and std of a random sample of `files`"
+def dataset_stats(files, n:int=256, size:int=128, seed:int=0) -> tuple:
+    "Per-channel (mean, std), each a list of 3 floats in [0, 1], of a random sample of `n` of the image `files`, each squished to `size`x`size`"
     files = list(files)
     files = random.Random(seed).sample(files, min(n, len(files)))
     x = torch.stack([torch.from_numpy(np.array(load_image(f, mode='RGB').resize((size,size), Image.BILINEAR))) for f in files]).float()/255
-    x = x.permute(0,3,1,2)
-    return x.mean((0,2,3)).tolist(), x.std((0,2,3)).tolist()
+    return x.mean((0,1,2)).tolist(), x.std((0,1,2)).tolist()  # over images, rows and columns: per channel
 
 # %% ../nbs/00_data.ipynb #2c8b2ed9
-def _check_normalize(normalize):
-    if isinstance(normalize, str) and normalize not in ('imagenet', 'dataset'):
-        raise ValueError(f"normalize must be 'imagenet', 'dataset', (mean, std) or None, got {normalize!r}")
-
-def norm_stats_for(normalize, # 'imagenet', 'dataset', (mean, std), or None
-                   train_files, # Training images, measured when `normalize='dataset'`
-                   seed:int=0
-                  ) -> tuple|None: # (mean, std) for `Normalize.from_stats`, or None for no normalization
-    "The normalization statistics that `normalize` asks for"
-    _check_normalize(normalize)
+def norm_stats_for(normalize:Normalization, train_files, seed:int=0) -> tuple|None:
+    "The (mean, std) `normalize` asks for: ImageNet's, those of `train_files` for 'dataset' (`dataset_stats`), the pair given, or None for none"
     if normalize == 'imagenet': return imagenet_stats
-    if normalize == 'dataset': return dataset_stats(train_files, seed=seed)
-    return normalize
+    return dataset_stats(train_files, seed=seed) if normalize == 'dataset' else normalize
 
 # %% ../nbs/00_data.ipynb #3258454b
-IMAGE_EXTS = {e.lower() for e in image_extensions}
-
-def _images(folder): return sorted(o for o in folder.iterdir() if o.is_file() and o.suffix.lower() in IMAGE_EXTS)
+def _images(folder): return sorted(o for o in folder.iterdir() if o.is_file() and o.suffix.lower() in image_extensions)
 
 class SubsetItems:
     "Image files of `path`'s `folders`, the first `n_per_class` of each class folder (all when `None`)"
     def __init__(self, folders=('train','val'), n_per_class=None): store_attr()
     def __call__(self, path):
-        res = L()
-        for s in self.folders:
-            for c in sorted(o for o in (Path(path)/s).iterdir() if o.is_dir() and not o.name.startswith('.')):
-                fs = _images(c)
-                res += fs if self.n_per_class is None else fs[:self.n_per_class]
-        return res
+        classes = [c for s in self.folders for c in sorted((Path(path)/s).iterdir()) if c.is_dir() and not c.name.startswith('.')]
+        return L(f for c in classes for f in _images(c)[:self.n_per_class])
 
 # %% ../nbs/00_data.ipynb #9296c871
 def check_loader_args(bs:Count, size:Pixels, presize:Count|None=None, n_per_class:Count|None=None, min_scale:CropScale=0.75,
-                      split:Literal['official', 'random']='official', valid_pct:Fraction=0.2, normalize='imagenet', num_workers:Whole|None=None):
-    "The one check of the settings both loaders (`get_dls`, the fast path's `get_fast_dls`) take, against the types of this signature"
-    for k, t in _hints(check_loader_args).items():
+                      split:Literal['official', 'random']='official', valid_pct:Fraction=0.2, normalize:Normalization='imagenet',
+                      num_workers:Whole|None=None):
+    "The one check of the settings both loaders (`get_dls`, the fast path's `get_fast_dls`) take: each against its type in this signature"
+    for k,t in get_type_hints(check_loader_args, include_extras=True).items():
         if k != 'valid_pct' or split == 'random': check_arg(k, locals()[k], t)
-    _check_normalize(normalize)
-
-def presize_for(size:int, # Final image size in pixels
-                presize:int=None # An explicit presize, returned as is
-               ) -> int: # Pixels
-    "The presize for a final `size`: `presize` when given, else the chapter's ratio, 460/224 x `size`"
-    return presize or round(size*460/224)
-
-def _tfms(aug, size, presize, min_scale, stats):
-    "(item, batch) transforms: the chapter's presizing, or the leaderboard's per-item crop and flip; normalization last"
-    norm = [Normalize.from_stats(*stats)] if stats is not None else []
-    if aug == 'presize': return Resize(presize), [*aug_transforms(size=size, min_scale=min_scale), *norm]
-    return [RandomResizedCrop(size, min_scale=min_scale), FlipItem(0.5)], norm
 
 def _check_full_batch(dls, bs, path):
     "Fail if `dls` has fewer training images than `bs`: fastai drops the last partial training batch, so there would be nothing to train on"
-    if len(dls.train_ds) < bs:
-        raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images of {path}: "
-                         "no full batch to train on. Use a smaller bs or more images.")
+    if len(dls.train_ds) < bs: raise ValueError(f"Batch size {bs} is larger than the {len(dls.train_ds)} training images of {path}: "
+                                                "no full batch to train on. Use a smaller bs or more images.")
 
+# %% ../nbs/00_data.ipynb #574953be
+def presize_for(size:int, presize:int=None) -> int:
+    "The item-level resize for a final `size`: `presize` when given, else the chapter's ratio, 460/224 x `size`"
+    return presize or round(size*460/224)
+
+# %% ../nbs/00_data.ipynb #6293da4f
 def get_dls(bs:int=64, # Batch size
             size:int=224, # Final image size (square), after batch augmentation
             path:str|Path=None, # Dataset folder; default: `find_data(name)`
@@ -321,17 +232,16 @@ def get_dls(bs:int=64, # Batch size
            ) -> DataLoaders:
     "The chapter's presizing `DataLoaders` for Imagenette, with a choice of split and normalization"
     check_loader_args(bs, size, presize, n_per_class, min_scale, split, valid_pct, normalize, num_workers)
-    if aug not in ('presize', 'rrc'): raise ValueError(f"aug must be 'presize' or 'rrc', got {aug!r}")
-    path = find_data(name, path)
-    presize = presize_for(size, presize)
-    get_items = SubsetItems(n_per_class=n_per_class)
-    files = get_items(path)
+    check_arg('aug', aug, Literal['presize', 'rrc'])
+    path, get_items = find_data(name, path), SubsetItems(n_per_class=n_per_class)
     splitter = GrandparentSplitter(valid_name='val') if split == 'official' else RandomSplitter(valid_pct, seed=seed)
+    files = get_items(path)
     stats = norm_stats_for(normalize, files[splitter(files)[0]], seed=seed)  # measured on the training split
-    item_tfms, batch_tfms = _tfms(aug, size, presize, min_scale, stats)
-    dblock = DataBlock(blocks=(ImageBlock(cls=img_cls), CategoryBlock()),
-                       get_items=get_items, get_y=labeller(path, noise, split), splitter=splitter,
-                       item_tfms=item_tfms, batch_tfms=batch_tfms)
+    norm = [Normalize.from_stats(*stats)] if stats is not None else []  # normalization last
+    if aug == 'presize': item_tfms, batch_tfms = Resize(presize_for(size, presize)), [*aug_transforms(size=size, min_scale=min_scale), *norm]
+    else: item_tfms, batch_tfms = [RandomResizedCrop(size, min_scale=min_scale), FlipItem(0.5)], norm  # the leaderboard script's
+    dblock = DataBlock(blocks=(ImageBlock(cls=img_cls), CategoryBlock()), get_items=get_items, get_y=labeller(path, noise, split),
+                       splitter=splitter, item_tfms=item_tfms, batch_tfms=batch_tfms)
     set_seed(seed)
     if num_workers is not None: kwargs['num_workers'] = num_workers
     dls = dblock.dataloaders(path, bs=bs, device=device, **kwargs)
@@ -339,8 +249,7 @@ def get_dls(bs:int=64, # Batch size
     return dls
 
 # %% ../nbs/00_data.ipynb #1b5a422f
-def batch_stats(x:Tensor # A batch of images, (N, C, H, W)
-               ) -> tuple: # (mean, std) per channel
-    "Per-channel mean and standard deviation of a batch, as the chapter measures them"
+def batch_stats(x:Tensor) -> tuple:
+    "Per-channel (mean, std) of a batch of images (N, C, H, W), as the chapter measures them"
     x = TensorBase(x)
     return x.mean(dim=[0,2,3]), x.std(dim=[0,2,3])
