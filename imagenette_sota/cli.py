@@ -4,24 +4,24 @@
 
 # %% ../nbs/89_cli.ipynb #9b0246ac
 from __future__ import annotations
-import argparse, ast, contextlib, importlib, json, os, statistics, sys, time, warnings
+import argparse, ast, json, os, statistics, sys, time, warnings
 from pathlib import Path
+from typing import get_type_hints
 
 from fastcore.script import anno_parser, Param, store_true
+from .recipe import Recipe, RECIPES, SCALES, Count, Whole, at_scale, check_arg, default_scale, get_recipe
 
 # %% auto #0
 __all__ = ['COMMANDS', 'quick_recipe', 'print_epochs', 'train_cmd', 'recipes_cmd', 'predict_cmd', 'table_cmd', 'parser',
            'one_line', 'main']
 
 # %% ../nbs/89_cli.ipynb #9c2d1967
-def _num(kind:str):
-    "An argparse type for the number kind `kind` of `Recipe` fields (`'Count'`, `'Positive'`, ...): its check, its words in the error"
+def _num(t):
+    "An argparse type: the text as a number, checked by `check_arg` against `t`, a `Recipe` field's name (its type) or a number kind"
+    kind = get_type_hints(Recipe, include_extras=True)[t] if isinstance(t, str) else t
     def parse(s):
-        k = getattr(importlib.import_module('imagenette_sota.data'), kind)
-        base, (what, ok) = k.__origin__, k.__metadata__[0]
-        with contextlib.suppress(ValueError):
-            if ok(v := base(s)): return v
-        raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+        try: v = kind.__origin__(s); check_arg('option', v, kind); return v
+        except ValueError: raise argparse.ArgumentTypeError(f"expected {kind.__metadata__[0][0]}, got {s!r}") from None
     return parse
 
 # %% ../nbs/89_cli.ipynb #d8376a03
@@ -54,12 +54,14 @@ def print_epochs():
 # %% ../nbs/89_cli.ipynb #6c1d8e27
 def _show(rec):
     "`rec` printed as a JSON line (without its epoch log), then summed up in one line"
+    if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
     print(json.dumps({k: v for k, v in rec.items() if k != 'epoch_log'}, default=str))
     r, tta = rec['recipe'], rec.get('tta_accuracy')
     print(f"{r['name']}: top-1 {rec['accuracy']:.4f}" + (f" (with TTA {tta:.4f})" if tta is not None else '')
           + f" | {r.get('scale', 'gpu')} scale, {r['arch']}, {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
           f"{rec['fit_seconds']:.1f} s fit, {rec['device']}, torch {rec['torch']}, fastai {rec['fastai']}", flush=True)
 
+# %% ../nbs/89_cli.ipynb #7a775f9e
 def _settings(pairs):
     "NAME=VALUE pairs as a dict, each value read as a Python literal (25, 0.1, False, None) or else kept as text"
     def value(v):
@@ -69,41 +71,41 @@ def _settings(pairs):
     if bad: raise argparse.ArgumentTypeError(f"--settings takes NAME=VALUE pairs, got {' '.join(bad)}")
     return {k: value(v) for k, v in (p.split('=', 1) for p in pairs or [])}
 
+# %% ../nbs/89_cli.ipynb #1ace74ac
 def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", required=True)=None,
               data:Param("dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)")=None,
-              size:Param("image size in pixels", _num('Pixels'))=None, epochs:Param("epochs of the main schedule", _num('Count'))=None,
-              bs:Param("batch size", _num('Count'))=None, lr:Param("peak learning rate", _num('Positive'))=None,
-              scale:Param("'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: 'gpu' where torch sees a GPU, else 'cpu')", choices=['gpu', 'cpu'])=None,
-              split:Param("validation split", choices=['official', 'random'])=None, seed:Param("random seed of the first run", _num('Seed'))=None,
+              size:Param("image size in pixels", _num('size'))=None, epochs:Param("epochs of the main schedule", _num('epochs'))=None,
+              bs:Param("batch size", _num('bs'))=None, lr:Param("peak learning rate", _num('lr'))=None,
+              scale:Param("'gpu': the chapter's sizes; 'cpu': xresnet18, final size 24 px, batches doubled (default: 'gpu' where torch sees a GPU, else 'cpu')", choices=list(SCALES))=None,
+              split:Param("validation split", choices=['official', 'random'])=None, seed:Param("random seed of the first run", _num('seed'))=None,
               loader:Param("'cache': the fast path (decoded once, augmented on the GPU)", choices=['fastai', 'cache'])=None,
-              runs:Param("repeat with seeds seed, seed+1, ...", _num('Count'))=1, tta:Param("also measure accuracy with test-time augmentation", store_true)=False,
+              runs:Param("repeat with seeds seed, seed+1, ...", _num(Count))=1, tta:Param("also measure accuracy with test-time augmentation", store_true)=False,
               out:Param("append result records to this JSON-lines file")=None,
               checkpoints:Param("folder for a checkpoint after every epoch (default: checkpoints/ beside --out)")=None,
               no_resume:Param("start again even if an interrupted run left a checkpoint", store_true)=False,
-              workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num('Whole'))=None,
+              workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num(Whole))=None,
               cache_dir:Param("folder for the image cache of loader 'cache' (default: $IMAGENETTE_SOTA_CACHE, else ~/.cache/imagenette_sota)")=None,
               export:Param("save the model of the last run here with `learn.export()`, for `imagenette-sota predict`")=None,
               settings:Param("other recipe settings as NAME=VALUE, e.g. noise=25 bf16=False (see `Recipe`)", nargs='+')=None,
               quick:Param("smoke run: 20 images per class, <= 2 epochs, <= 64 px (24 px at the cpu scale); not a result", store_true)=False):
     "train a named recipe and print its result record"
     from imagenette_sota.data import find_data, DataNotFoundError
-    from imagenette_sota.train import get_recipe, default_scale, RecordNotSaved, train
+    from imagenette_sota.train import RecordNotSaved, train  # fastai and torch: `default_scale` below is torch's answer
     if cache_dir is not None: os.environ['IMAGENETTE_SOTA_CACHE'] = str(Path(cache_dir).absolute())  # `cache_dir_for` reads it
-    kw = dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None)
-    r = get_recipe(recipe, scale=scale or default_scale(), **{**{k: v for k, v in kw.items() if v is not None}, **_settings(settings)})
+    opts = {k: v for k, v in dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None).items() if v is not None}
+    r = get_recipe(recipe, scale=scale or default_scale(), **{**opts, **_settings(settings)})
     try: data = find_data(r.dataset, data)  # before anything is printed: a missing dataset is the first line
     except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None
     if quick:
         r = quick_recipe(r)
         print(f"SMOKE RUN (--quick): {r.n_per_class} images per class, {r.size} px, {r.epochs} epoch(s). "
               "This checks that everything works; its accuracy is not a result.", flush=True)
-    ckpts, tty, accs = checkpoints or (Path(out).parent/'checkpoints' if out else None), sys.stdout.isatty(), []
-    for i in range(runs):
-        try: rec, learn = train(r.replace(seed=r.seed + i), data=data, out=out, num_workers=workers, checkpoints=ckpts, resume=not no_resume,
-                                       note='smoke run (--quick)' if quick else None, return_learner=True, progress=tty, cbs=None if tty else [print_epochs()],
-                                export=export if i == runs - 1 else None)  # the path is checked before the first epoch
+    kw = dict(data=data, out=out, num_workers=workers, checkpoints=checkpoints or (Path(out).parent/'checkpoints' if out else None),
+              resume=not no_resume, note='smoke run (--quick)' if quick else None, progress=sys.stdout.isatty())
+    accs = []
+    for i in range(runs):  # the export path is checked before the first epoch
+        try: rec = train(r.replace(seed=r.seed + i), cbs=None if kw['progress'] else [print_epochs()], export=export if i == runs-1 else None, **kw)
         except RecordNotSaved as e: _show(e.record); raise  # the result reaches the user even when the results file cannot take it
-        if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
         _show(rec); accs.append(rec['accuracy'])
     if runs > 1: print(f"{r.name}: top-1 over {runs} runs: {statistics.mean(accs):.4f} ± {statistics.stdev(accs):.4f} (mean ± sd)")
     if out: print(f"appended {runs} record(s) to {out}")
@@ -120,7 +122,6 @@ def _at(r) -> str:
 
 def recipes_cmd():
     "list the named recipes, at the scale `train` runs here and at the other"
-    from imagenette_sota.train import RECIPES, SCALES, at_scale, default_scale
     here = default_scale(); scales = [here] + [s for s in SCALES if s != here]
     print(f"`imagenette-sota train` runs the {here} scale on this machine (torch sees {'a' if here == 'gpu' else 'no'} GPU); "
           f"--scale {scales[1]} picks the other.")
@@ -130,8 +131,9 @@ def recipes_cmd():
         print(f"{n:22s} " + (', '.join(f'{k}={v}' for k, v in d.items()) or "the chapter's baseline (5 epochs, one cycle, lr 3e-3)"))
         for s in scales: print(f"{'':24s}{s} scale{' (here)' if s == here else ''}: {_at(at_scale(r, s))}")
 
+# %% ../nbs/89_cli.ipynb #0fdbb3ba
 def predict_cmd(model:Param("a file written by `learn.export()`"), images:Param("image files", nargs='+'),
-                top:Param("how many classes to show per image", _num('Count'))=3):
+                top:Param("how many classes to show per image", _num(Count))=3):
     "the top classes of image files, by an exported model"
     from imagenette_sota.inference import load_model, predict_file
     with warnings.catch_warnings():  # fastai's note that pickles can run code: the user named this file
@@ -141,6 +143,7 @@ def predict_cmd(model:Param("a file written by `learn.export()`"), images:Param(
         if not Path(fn).is_file(): raise FileNotFoundError(f"No such image file: {fn}")
         print(f"{fn}: " + ' | '.join(f"{name} {p:.3f}" for name, p in predict_file(learn, fn, top=top)), flush=True)
 
+# %% ../nbs/89_cli.ipynb #06e52ebe
 def table_cmd(files:Param("results files, folders or glob patterns", nargs='*', opt=False)='results/*.jsonl',
               include_smoke:Param("also count smoke runs (--quick)", store_true)=False):
     "the results table of saved result records"
@@ -184,8 +187,8 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
             warnings.showwarning = lambda msg, *args, **k: print(f"imagenette-sota: warning: {msg}", file=sys.stderr)
             f(**kw)
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM from a job scheduler (`Terminated`): the run's record says 'interrupted'
-        print(f"imagenette-sota: {'stopped by SIGTERM' if type(e).__name__ == 'Terminated' else 'interrupted'}", file=sys.stderr)
-        return 143 if type(e).__name__ == 'Terminated' else 130
+        term = type(e).__name__ == 'Terminated'
+        print(f"imagenette-sota: {'stopped by SIGTERM' if term else 'interrupted'}", file=sys.stderr); return 143 if term else 130
     except (ValueError, OSError) as e:   # bad settings, missing or broken data, unwritable output
         print(f"imagenette-sota: error: {one_line(e)}", file=sys.stderr); return 2
     return 0

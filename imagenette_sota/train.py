@@ -22,7 +22,7 @@ from .distributed import on_processes, distributed_ctx # several processes (`tor
 
 
 # %% auto #0
-__all__ = ['stock_dls', 'recipe_dls', 'Terminated', 'export_model', 'train']
+__all__ = ['stock_dls', 'Terminated', 'export_model', 'train']
 
 # %% ../nbs/88_train.ipynb #ba5a9c8f
 def _record(recipe, run, n, status, path, dls, log, **kw):
@@ -48,15 +48,10 @@ def stock_dls(recipe:Recipe, # Its data settings are used
               num_workers:int=None, # Loader processes; default: fastai's
               progress:bool=True # Unused: the stock loader has nothing to build first
              ) -> DataLoaders:
-    "fastai's stock loader for `recipe` (`get_dls`), its folder and images checked first: JPEG files decoded and augmented every epoch"
+    "fastai's stock loader for `recipe` (`get_dls`), its folder and images checked first: JPEG files decoded and augmented every epoch; `cache_dls`'s signature"
     check_layout(path); check_images(SubsetItems(n_per_class=recipe.n_per_class)(path))
     return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
                    normalize=recipe.normalize, n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, num_workers=num_workers, img_cls=RGBImage)
-
-def recipe_dls(recipe:Recipe, path:Path, bs:int, size:int, presize:int=None, num_workers:int=None, progress:bool=True) -> DataLoaders:
-    "The `DataLoaders` that `recipe` trains on at this batch and image size: `stock_dls`, or the fast path's `cache_dls` for `loader='cache'`"
-    return (cache_dls if recipe.loader == 'cache' else stock_dls)(recipe, path, bs, size, presize, num_workers, progress)
-
 
 # %% ../nbs/88_train.ipynb #8a1e0006
 def _check_bs(dls, bs, n, stage=''):
@@ -64,19 +59,12 @@ def _check_bs(dls, bs, n, stage=''):
         raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
                          f"fewer than the{stage} batch size {bs} per process")
 
-def _data(recipe, path, n, num_workers, progress):
-    "The first stage's `DataLoaders` and a maker of the second stage's, each checked for a full batch per process before anything trains"
-    make = partial(recipe_dls, recipe, path, num_workers=num_workers, progress=progress)
+def _data(make, recipe, n):
+    "The first stage's `DataLoaders` by `make(bs, size, presize)` and a maker of the second stage's, each checked for a full batch per process before anything trains"
     dls = make(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
     stage2 = lambda: make(recipe.ft_bs, recipe.ft_size)
     if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")
     return dls, stage2
-
-def _checkpoints(learn, recipe, path, folder, **kwargs):
-    "`recipe_checkpointed` (the resume page's context), yielding (first epoch, its callback); (0, None) without a folder"
-    if folder is None: return contextlib.nullcontext((0, None))
-    return recipe_checkpointed(learn, recipe, path, folder, **kwargs)
-
 
 # %% ../nbs/88_train.ipynb #8a1e0007
 def _fit_flat_cos(learn, n_epoch, lr, start_epoch=0, **kwargs):
@@ -112,13 +100,6 @@ def _quiet(learn, progress):
     ctx = contextlib.ExitStack()
     if not progress: ctx.enter_context(learn.no_bar()); ctx.enter_context(learn.no_logging())
     return ctx
-
-def _learner(recipe, dls, cbs):
-    "`make_learner`, then what the recipe's techniques add: the fast path's settings (`loader='cache'`) and progressive resizing"
-    learn = make_learner(recipe, dls, cbs=cbs)
-    add_fast_settings(learn, recipe); add_progressive(learn, recipe)
-    return learn
-
 
 # %% ../nbs/88_train.ipynb #8a1e0009
 def _save(rec, out, error=None):
@@ -163,24 +144,15 @@ def export_model(learn:Learner, # A trained learner
 
 
 # %% ../nbs/88_train.ipynb #8a1e000b
-def _fit_and_save(learn, recipe, run, start, ck_cb, stage2, record, out, export, progress):
-    "Fit and evaluate on all processes (`distributed_ctx`), then save the 'complete' record; a failed or interrupted run's record is saved before the error goes on"
-    t0 = time.perf_counter() - (ck_cb.before if ck_cb else 0)  # a resumed run's clock counts the seconds before its interruption
-    try:
-        with _quiet(learn, progress), distributed_ctx(learn):
-            _fit(learn, recipe, run, start, ck_cb, stage2)
-            fit_s = time.perf_counter() - t0
-            acc, tta_acc, tta_s = _evaluate(learn, recipe, run, learn.epoch_log)
+@contextlib.contextmanager
+def _failure_saved(record, out, ck_cb, t0):
+    "A run that fails or is interrupted in the block: its record ('failed' or 'interrupted') is saved to `out`, then the error goes on"
+    try: yield
     except BaseException as e:
         if out is not None:
             _save(record('interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', error=f"{type(e).__name__}: {e}",
                          checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
         raise
-    rec = record('complete', accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s, fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None,
-                 model=str(export_model(learn, export)) if export is not None and rank_distrib() == 0 else None)
-    _save(rec, out)  # a result that cannot be saved is not lost: it travels with the error, and the checkpoint stays
-    return rec
-
 
 # %% ../nbs/88_train.ipynb #8a1e000c
 def train(recipe:Recipe, # What to run
@@ -196,19 +168,25 @@ def train(recipe:Recipe, # What to run
           export:str|Path=None # Save the trained model here with export_model (checked before the first epoch)
          ) -> dict: # The result record (and the learner if asked)
     "Train `recipe` and return its result record, appended to `out` when given"
-    # Seeding: on the CPU every run repeats exactly; on a GPU cuDNN keeps choosing its fastest kernels (not bit-exact): mean ± sd over seeds
     n, out = max(num_distrib(), 1), out if rank_distrib() == 0 else None  # several processes: only rank 0 writes records and checkpoints
     if out is not None: _writable(out)
     if export is not None: _writable(export, 'the model')
-    path = find_data(recipe.dataset, data)
+    path, seed = find_data(recipe.dataset, data), partial(set_seed, recipe.seed, reproducible=not torch.cuda.is_available())
     run = on_processes(recipe, n) if n > 1 else recipe  # the recipe as each of `n` processes runs it: its device, learning rates times n
-    set_seed(recipe.seed, reproducible=not torch.cuda.is_available())  # the split and the shuffling
-    dls, stage2 = _data(recipe, path, n, num_workers, progress)  # every check before the first epoch
-    log = EpochLog()
-    set_seed(recipe.seed, reproducible=not torch.cuda.is_available())  # the weights, whatever the checks drew
-    learn = _learner(recipe, dls, L(cbs) + [log])
+    seed()  # the split and the shuffling; on a GPU cuDNN keeps choosing its fastest kernels (not bit-exact): mean ± sd over seeds
+    make = partial(cache_dls if recipe.loader == 'cache' else stock_dls, recipe, path, num_workers=num_workers, progress=progress)
+    dls, stage2 = _data(make, recipe, n)  # every check before the first epoch
+    seed()  # the weights, whatever the checks drew
+    learn = make_learner(recipe, dls, cbs=L(cbs) + [log := EpochLog()])
+    add_fast_settings(learn, recipe); add_progressive(learn, recipe)
     record = partial(_record, recipe, run, n, path=path, dls=dls, log=log, note=note)
-    with _sigterm_interrupts(), _checkpoints(learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress) as (start, ck_cb):
-        rec = _fit_and_save(learn, recipe, run, start, ck_cb, stage2, record, out, export, progress)
+    ckpt = partial(recipe_checkpointed, learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress)
+    with _sigterm_interrupts(), (contextlib.nullcontext((0, None)) if checkpoints is None else ckpt()) as (start, ck_cb):
+        t0 = time.perf_counter() - (ck_cb.before if ck_cb else 0)  # a resumed run's clock counts the seconds before its interruption
+        with _failure_saved(record, out, ck_cb, t0), _quiet(learn, progress), distributed_ctx(learn):
+            _fit(learn, recipe, run, start, ck_cb, stage2); fit_s = time.perf_counter() - t0
+            acc, tta_acc, tta_s = _evaluate(learn, recipe, run, log)
+        rec = record('complete', accuracy=acc, tta_accuracy=tta_acc, tta_seconds=tta_s, fit_seconds=round(fit_s, 3), resumed_from_epoch=start or None,
+                     model=str(export_model(learn, export)) if export is not None and rank_distrib() == 0 else None)
+        _save(rec, out)  # a result that cannot be saved is not lost: it travels with the error, and the checkpoint stays
     return (rec, learn) if return_learner else rec
-
