@@ -10,11 +10,11 @@ from fastai.vision.all import *
 from PIL import ImageDraw
 
 # %% auto #0
-__all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'MIN_SIZE', 'Count',
-           'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon', 'Normalization',
-           'class_name', 'label_func', 'DataNotFoundError', 'local_data', 'find_data', 'make_tiny_imagenette',
-           'NoisyLabels', 'labeller', 'check_arg', 'dataset_stats', 'norm_stats_for', 'SubsetItems',
-           'check_loader_args', 'presize_for', 'get_dls', 'batch_stats']
+__all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'class_name', 'label_func',
+           'DataNotFoundError', 'local_data', 'find_data', 'make_tiny_imagenette', 'NoisyLabels', 'labeller',
+           'dataset_stats', 'norm_stats_for', 'SubsetItems', 'check_loader_args', 'presize_for', 'get_dls',
+           'batch_stats', 'MIN_SIZE', 'Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale',
+           'Fraction', 'Epsilon', 'Normalization', 'check_arg']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
@@ -141,33 +141,9 @@ def labeller(path:Path, noise:int=0, split:str='official'):
     return NoisyLabels(zip(train.path, train[f'noisy_labels_{noise}']))
 
 # %% ../nbs/00_data.ipynb #c4ec6a02
-MIN_SIZE = 2  # pixels a side: fastai's batch resampling maps pixel centres onto [-1, 1], which one pixel cannot span
-_whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-_real = lambda v: isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-# The kinds of setting: `Annotated[type, (what it must be, the check)]`, read by `check_arg` and the command line's parser
-Count = Annotated[int, ('a positive whole number', lambda v: _whole(v) and v >= 1)]
-Whole = Annotated[int, ('a whole number >= 0', lambda v: _whole(v) and v >= 0)]
-Pixels = Annotated[int, (f'a whole number of at least {MIN_SIZE} pixels', lambda v: _whole(v) and v >= MIN_SIZE)]
-Seed = Annotated[int, ('a whole number in [0, 2**32)', lambda v: _whole(v) and 0 <= v < 2**32)]
-Positive = Annotated[float, ('a positive number', lambda v: _real(v) and v > 0)]
-NonNegative = Annotated[float, ('a number >= 0', lambda v: _real(v) and v >= 0)]
-CropScale = Annotated[float, ('in (0, 1]', lambda v: _real(v) and 0 < v <= 1)]
-Fraction = Annotated[float, ('in (0, 1)', lambda v: _real(v) and 0 < v < 1)]
-Epsilon = Annotated[float, ('in [0, 1)', lambda v: _real(v) and 0 <= v < 1)]
-Normalization = Literal['imagenet', 'dataset']|Annotated[tuple, ('(mean, std)', lambda v: isinstance(v, (tuple, list)) and len(v) == 2)]|None
+from .recipe import MIN_SIZE, Count, Whole, Pixels, Seed, Positive, NonNegative, CropScale, Fraction, Epsilon, Normalization, check_arg
+_all_ = ['MIN_SIZE', 'Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon', 'Normalization', 'check_arg']
 
-# %% ../nbs/00_data.ipynb #ae03e3e5
-def _rule(p):
-    "(what it accepts, the check) of `p`, one alternative of a type: a kind, a `Literal`, None, or a type (a bool is not a number, '' not a string)"
-    if get_origin(p) is Annotated: return p.__metadata__[0]
-    if get_origin(p) is Literal: return f"one of {get_args(p)}", lambda v: any(v == a and type(v) is type(a) for a in get_args(p))
-    return ({bool: 'True or False', str: 'a non-empty string', type(None): 'None'}.get(p, p.__name__),
-            lambda v: isinstance(v, p) and (p is bool or not isinstance(v, bool)) and (p is not str or v != ''))
-
-def check_arg(name:str, value, t):
-    "Raise a `ValueError` naming the setting `name` unless `value` is of the type `t`: a kind (`Count`, ...), a type, a `Literal[...]`, or a union of them (`Count|None`)"
-    rules = [_rule(p) for p in (get_args(t) if get_origin(t) in (Union, types.UnionType) else (t,))]
-    if not any(ok(value) for _, ok in rules): raise ValueError(f"{name} must be {' or '.join(w for w, _ in rules)}, got {value!r}")
 
 # %% ../nbs/00_data.ipynb #db285992
 def dataset_stats(files, n:int=256, size:int=128, seed:int=0) -> tuple:

@@ -31,7 +31,8 @@ def _record(recipe, run, n, status, path, dls, log, **kw):
                 finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                 dataset=path.name, split=recipe.split, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 scale=recipe.scale, size=final_size(recipe),
-                presize=presize_for(recipe.ft_size) if recipe.ft_epochs else presize_for(recipe.size, recipe.presize),
+                presize=dls.cache.presize if recipe.loader == 'cache' and recipe.aug == 'rrc' else  # the per-item crop's cache: the images' own side
+                        presize_for(recipe.ft_size) if recipe.ft_epochs else presize_for(recipe.size, recipe.presize),
                 epochs=len(log.epochs),
                 **kw, accuracy_per_epoch=[e['accuracy'] for e in log.epochs],
                 seconds_per_epoch=[e['seconds'] for e in log.epochs], size_per_epoch=[e['size'] for e in log.epochs],
