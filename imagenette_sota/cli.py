@@ -174,7 +174,7 @@ def one_line(e:Exception) -> str:
 
 # %% ../nbs/89_cli.ipynb #52a5297c
 def main(argv:list=None # Arguments; default: `sys.argv[1:]`
-        ) -> int: # Exit status: 0, 2 on bad input or an error, 130 on Ctrl-C, 143 on SIGTERM
+        ) -> int: # Exit status: 0, 2 on bad input or an error, 130 on Ctrl-C, 141 when the output pipe closes, 143 on SIGTERM
     "Entry point of the `imagenette-sota` command: `imagenette-sota CMD OPTIONS` calls `COMMANDS[CMD]` with the options"
     argv = sys.argv[1:] if argv is None else list(argv)
     for s in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped, never as a UnicodeEncodeError
@@ -189,6 +189,8 @@ def main(argv:list=None # Arguments; default: `sys.argv[1:]`
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM from a job scheduler (`Terminated`): the run's record says 'interrupted'
         term = type(e).__name__ == 'Terminated'
         print(f"imagenette-sota: {'stopped by SIGTERM' if term else 'interrupted'}", file=sys.stderr); return 143 if term else 130
+    except BrokenPipeError:  # the reader went away (`imagenette-sota recipes | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 141
     except (ValueError, OSError) as e:   # bad settings, missing or broken data, unwritable output
         print(f"imagenette-sota: error: {one_line(e)}", file=sys.stderr); return 2
     return 0
