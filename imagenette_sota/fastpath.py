@@ -177,11 +177,11 @@ def source_side(path:str|Path) -> int:
 
 
 # %% ../nbs/65_fastpath.ipynb #86633424
-def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenette2-160', # As for `get_dls`
-                 presize:int=None, # Cache side; default: `presize_for(size)` for 'chapter', the images' own (`source_side`) for 'crop_flip'
+def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenette2-160', # As for get_dls
+                 presize:int=None, # Cache side; default: presize_for(size) for 'chapter', the images' own (source_side) for 'crop_flip'
                  min_scale:float=0.35, # Smallest fraction of the image area a random crop keeps
                  aug:str='crop_flip', # 'crop_flip' (random resized crop + flip) or 'chapter' (`aug_transforms`)
-                 split:str='official', valid_pct:float=0.2, normalize='imagenet', n_per_class:int=None, noise:int=0, seed:int=42, device=None, # As for `get_dls`
+                 split:str='official', valid_pct:float=0.2, normalize='imagenet', n_per_class:int=None, noise:int=0, seed:int=42, device=None, # As for get_dls
                  cache_dir:str|Path=None, # Where the cache goes; default: `cache_dir_for(path)`
                  progress:bool=True # Progress bar while the cache is built
                 ) -> DataLoaders:

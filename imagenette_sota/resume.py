@@ -110,10 +110,10 @@ def claim_checkpoint(fn:Path, learn:Learner):
 # %% ../nbs/70_resume.ipynb #f1984e3e
 @contextlib.contextmanager
 def recipe_checkpointed(learn:Learner, # The run's learner, before its fit
-                        recipe, # The run's recipe: with `data`, it names the checkpoint (`run_id`)
+                        recipe, # The run's recipe: with data, it names the checkpoint (run_id)
                         data:Path, # The run's dataset folder
                         folder:str|Path, # Where the run's checkpoint goes
-                        resume:bool=True, epoch_log=None, progress:bool=True # `train`'s: resume, its `EpochLog` (restored and saved), say so
+                        resume:bool=True, epoch_log=None, progress:bool=True # train's: resume, its EpochLog (restored and saved), say so
                        ):
     "`train`'s piece for `checkpoints=folder`: yields (first epoch to train, the `Checkpoint` callback or `None`)"
     rid = run_id(recipe, data); fn, rank0 = Path(folder)/f'{rid}.pth', rank_distrib() == 0
