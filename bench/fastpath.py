@@ -20,7 +20,7 @@ reported in their own columns, never inside the epoch times.
     python bench/fastpath.py --data ~/data/imagenette2-128 --size 128 --epochs 5 --bs 256 --lr 8e-3 --out bench/fastpath-h200.json
     python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --workers 0 --out bench/fastpath-cpu.json
     python bench/fastpath.py --scale cpu --recipe chapter-baseline --epochs 2 --threads 1 --step-variants --out bench/step-cpu.json
-    # bench/step-cpu-loader.json: the same, re-run with the loaders timed (other processes sharing the machine)
+    # bench/step-cpu-loader.json: the same, re-run later with the loaders timed too
     python bench/fastpath.py --smoke      # seconds on a CPU, on a tiny synthetic dataset: checks the script, measures nothing
 """
 import argparse, contextlib, json, os, platform, statistics, tempfile, time
