@@ -173,7 +173,7 @@ def rrc_valid_scale(size:int, val_xtra:float=0.14) -> float:
 # %% ../nbs/65_fastpath.ipynb #srcside1
 def source_side(path:str|Path) -> int:
     "Pixels of the shortest side of the dataset's first training image: the side the per-item crop's cache keeps"
-    return min(Image.open(sorted((Path(path)/'train').glob('*/*'))[0]).size)
+    with Image.open(SubsetItems(('train',), n_per_class=1)(path)[0]) as im: return min(im.size)  # its header only
 
 
 # %% ../nbs/65_fastpath.ipynb #86633424
