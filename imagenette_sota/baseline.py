@@ -4,15 +4,11 @@
 
 # %% ../nbs/10_baseline.ipynb #79b0af3a
 from __future__ import annotations
-import errno, fcntl, json, math, os, platform, stat, time
-from pathlib import Path
-
+import errno, fcntl, json, os, platform, stat, time
 import fastai, torch
 from fastai.vision.all import *
 from fastai.callback.channelslast import ChannelsLast
 from . import __version__
-from .data import *
-from .checks import *
 from .recipe import *
 _all_ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe']  # `from .baseline import *` gives them too
 
@@ -86,10 +82,8 @@ def make_learner(recipe:Recipe, # What to build
     model = globals()[recipe.arch](n_out=dls.c, act_cls=act)
     loss = LabelSmoothingCrossEntropy(eps=recipe.ls_eps) if recipe.loss == 'label_smoothing' else CrossEntropyLossFlat()
     opt = {'adam': TorchAdam, 'fastai-adam': Adam, 'ranger': partial(ranger, mom=0.9, sqr_mom=0.99, eps=1e-6)}[recipe.opt]
-    cbs = L(cbs)
-    if recipe.mix == 'mixup': cbs.append(MixUp(recipe.mix_alpha))
-    elif recipe.mix == 'cutmix': cbs.append(CutMix(recipe.mix_alpha))
-    learn = Learner(dls, model, loss_func=loss, opt_func=opt, metrics=accuracy, cbs=cbs)
+    mix = {'mixup': MixUp, 'cutmix': CutMix}[recipe.mix](recipe.mix_alpha) if recipe.mix else None
+    learn = Learner(dls, model, loss_func=loss, opt_func=opt, metrics=accuracy, cbs=L(cbs) + L(mix))
     prec = precision(recipe)
     if prec == 'float16': learn = learn.to_fp16()
     elif prec == 'bfloat16' and not torch.cuda.is_available(): learn.add_cbs([ChannelsLast(), CPUBFloat16()])  # on a GPU: the fast path's settings
@@ -107,10 +101,9 @@ class EpochLog(Callback):
         if self.size is None: return  # no training batch: `learn.validate()` also sends epoch events
         vals = dict(zip(self.recorder.metric_names[1:-1], self.recorder.values[-1]))
         self.epochs.append(dict(epoch=len(self.epochs), seconds=round(time.perf_counter()-self.t0, 3), size=self.size,
-                                train_loss=vals.get('train_loss'), valid_loss=vals.get('valid_loss'),
-                                accuracy=vals.get('accuracy')))
+                                **{k: vals.get(k) for k in ('train_loss', 'valid_loss', 'accuracy')}))
 
-# %% ../nbs/10_baseline.ipynb #b5174208
+# %% ../nbs/10_baseline.ipynb #b5174209
 def _env(dls):
     dev = dls.device if dls.device is not None else default_device()
     return dict(device=str(dev), device_name=torch.cuda.get_device_name(dev) if torch.device(dev).type == 'cuda' else platform.processor() or platform.machine(),
@@ -130,15 +123,6 @@ def _writable(out, what='results'):
     except OSError as e: raise OSError(f"Cannot write {what} to {out}: {e.strerror or e}") from None
     return out
 
-def _finite(o):
-    "`o` with every NaN or infinite float replaced by None, which JSON can hold"
-    if isinstance(o, float): return o if math.isfinite(o) else None
-    if isinstance(o, dict): return {k: _finite(v) for k,v in o.items()}
-    if isinstance(o, (list, tuple)): return [_finite(v) for v in o]
-    return o
-
-
-# %% ../nbs/10_baseline.ipynb #b5174209
 class RecordNotSaved(OSError):
     "A finished run whose record could not be written to its results file: the record is in `.record`"
     def __init__(self, msg, record): super().__init__(msg); self.record = record
@@ -147,7 +131,8 @@ def append_record(record:dict, # A result record
                   out:str|Path # A JSON-lines file, created if missing
                  ):
     "Append `record` to `out` as one line of strict JSON (a non-finite number becomes null), all or nothing, flushed to disk"
-    line = (json.dumps(_finite(record), default=str, allow_nan=False) + '\n').encode()
+    strict = json.loads(json.dumps(record, default=str), parse_constant=lambda c: None)  # NaN, Infinity, -Infinity: null
+    line = (json.dumps(strict, allow_nan=False) + '\n').encode()
     fd = os.open(_writable(out), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # concurrent runs append one at a time, so a failed append can be taken back
@@ -162,7 +147,6 @@ def append_record(record:dict, # A result record
             raise OSError(e.errno, f"Cannot append the record to {out} ({e.strerror or e}); the file is unchanged") from None
     finally: os.close(fd)  # releases the lock
 
-
 # %% ../nbs/10_baseline.ipynb #b517420a
 def _numbered_records(fn):
     "(line number, record) for each non-blank line of the JSON-lines file `fn`, read once; a bad line fails with its file and line number"
@@ -174,11 +158,9 @@ def _numbered_records(fn):
     except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a JSON-lines results file (byte {e.start} is not UTF-8 text)") from None
     for i,line in enumerate(text.splitlines(), 1):
         if not line.strip(): continue
-        try: rec = json.loads(line)
+        try: yield i, json.loads(line)
         except json.JSONDecodeError as e: raise ValueError(f"{fn}:{i}: not a JSON result record ({e.msg})") from None
-        yield i, rec
 
 def load_records(*files) -> list:
     "All records in the JSON-lines `files`; a bad line fails with its file and line number"
     return [rec for fn in files for _,rec in _numbered_records(fn)]
-

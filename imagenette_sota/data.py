@@ -4,17 +4,18 @@
 
 # %% ../nbs/00_data.ipynb #43d5e535
 from __future__ import annotations
-import contextlib, io, math, os, random, shutil, sys, tempfile, types
-from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
+import contextlib, io, os, random, shutil, sys, tempfile
+from typing import Literal, get_type_hints
 from fastai.vision.all import *
 from PIL import ImageDraw
+from .recipe import Count, Whole, Pixels, CropScale, Fraction, Normalization, check_arg
+_all_ = ['Count', 'Whole', 'Pixels', 'check_arg']  # what the loaders built on this page (fast path, progressive resizing) check with
 
 # %% auto #0
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGEWOOF_CLASSES', 'CLASS_NAMES', 'DATA_ENV', 'DATASETS', 'LAYOUT', 'class_name', 'label_func',
            'DataNotFoundError', 'local_data', 'find_data', 'make_tiny_imagenette', 'NoisyLabels', 'labeller',
            'dataset_stats', 'norm_stats_for', 'SubsetItems', 'check_loader_args', 'presize_for', 'get_dls',
-           'batch_stats', 'MIN_SIZE', 'Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale',
-           'Fraction', 'Epsilon', 'Normalization', 'check_arg']
+           'batch_stats', 'Count', 'Whole', 'Pixels', 'check_arg']
 
 # %% ../nbs/00_data.ipynb #206dd939
 IMAGENETTE_CLASSES = {
@@ -47,7 +48,7 @@ LAYOUT = "<dataset>/train/<wnid>/*.JPEG and <dataset>/val/<wnid>/*.JPEG"
 # %% ../nbs/00_data.ipynb #f55f661b
 class DataNotFoundError(FileNotFoundError): "No copy of the dataset could be found or downloaded"
 
-# %% ../nbs/00_data.ipynb #513e2b5c
+# %% ../nbs/00_data.ipynb #6fc6da27
 def _family(name): return 'imagewoof' if 'woof' in str(name).lower() else 'imagenette' if 'nette' in str(name).lower() else None
 
 def _how_to_find(name):
@@ -55,6 +56,16 @@ def _how_to_find(name):
             f"{name}/); fastai's download cache. Expected layout: {LAYOUT}. Download {DATASETS.get(name, URLs.IMAGENETTE_160)} "
             f"and unpack it, then set {DATA_ENV} to the unpacked folder.")
 
+def local_data(name:str=None) -> Path|None:
+    "The dataset folder `IMAGENETTE_SOTA_DATA` points at (the copy of `name`; any copy when `None`), or `None` when it is not set"
+    if not (env := os.environ.get(DATA_ENV)): return None
+    p = Path(env).expanduser()
+    if (p/'train').is_dir() and (name is None or _family(p.name) in (None, _family(name))): return p
+    if name is not None and (p/name/'train').is_dir(): return p/name
+    raise DataNotFoundError(f"{DATA_ENV}={env} holds neither train/ and val/ "
+                            + (f"nor a {name}/ folder. " if name else ". ") + _how_to_find(name or 'imagenette2-160'))
+
+# %% ../nbs/00_data.ipynb #45bd8840
 def _download(url, name):
     "`untar_data(url)`, leaving nothing behind when it fails: no lock file, no partial archive, no new `~/.fastai`"
     home = Path(os.getenv('FASTAI_HOME', '~/.fastai')).expanduser()
@@ -69,17 +80,6 @@ def _download(url, name):
         if isinstance(e, KeyboardInterrupt): raise
         raise DataNotFoundError(f"Could not download {name} from {url} ({type(e).__name__}: {e}). " + _how_to_find(name)) from None
 
-# %% ../nbs/00_data.ipynb #6fc6da27
-def local_data(name:str=None) -> Path|None:
-    "The dataset folder `IMAGENETTE_SOTA_DATA` points at (the copy of `name`; any copy when `None`), or `None` when it is not set"
-    if not (env := os.environ.get(DATA_ENV)): return None
-    p = Path(env).expanduser()
-    if (p/'train').is_dir() and (name is None or _family(p.name) in (None, _family(name))): return p
-    if name is not None and (p/name/'train').is_dir(): return p/name
-    raise DataNotFoundError(f"{DATA_ENV}={env} holds neither train/ and val/ "
-                            + (f"nor a {name}/ folder. " if name else ". ") + _how_to_find(name or 'imagenette2-160'))
-
-# %% ../nbs/00_data.ipynb #45bd8840
 def find_data(name:str='imagenette2-160', # One of `DATASETS` (what `untar_data` would download)
               path:str|Path=None # Use this dataset folder as is
              ) -> Path: # A dataset folder holding train/ and val/
@@ -139,11 +139,6 @@ def labeller(path:Path, noise:int=0, split:str='official'):
     if noise not in levels: raise ValueError(f"noise={noise}: {fn} has noisy labels for {', '.join(map(str, levels))} percent only")
     train = df[~df.is_valid.astype(str).str.lower().eq('true')]
     return NoisyLabels(zip(train.path, train[f'noisy_labels_{noise}']))
-
-# %% ../nbs/00_data.ipynb #c4ec6a02
-from .recipe import MIN_SIZE, Count, Whole, Pixels, Seed, Positive, NonNegative, CropScale, Fraction, Epsilon, Normalization, check_arg
-_all_ = ['MIN_SIZE', 'Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon', 'Normalization', 'check_arg']
-
 
 # %% ../nbs/00_data.ipynb #db285992
 def dataset_stats(files, n:int=256, size:int=128, seed:int=0) -> tuple:
@@ -219,8 +214,7 @@ def get_dls(bs:int=64, # Batch size
     dblock = DataBlock(blocks=(ImageBlock(cls=img_cls), CategoryBlock()), get_items=get_items, get_y=labeller(path, noise, split),
                        splitter=splitter, item_tfms=item_tfms, batch_tfms=batch_tfms)
     set_seed(seed)
-    if num_workers is not None: kwargs['num_workers'] = num_workers
-    dls = dblock.dataloaders(path, bs=bs, device=device, **kwargs)
+    dls = dblock.dataloaders(path, bs=bs, device=device, num_workers=num_workers, **kwargs)  # None: fastai's default
     _check_full_batch(dls, bs, path)
     return dls
 

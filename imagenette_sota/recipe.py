@@ -5,7 +5,6 @@
 # %% ../nbs/00_recipe.ipynb #d9d9b945
 from __future__ import annotations
 import ctypes, dataclasses, math, numbers, sys, types
-from dataclasses import dataclass
 from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
 
 # %% auto #0
@@ -48,22 +47,8 @@ SCALES = {
     'cpu': dict(arch='xresnet18', size=24, bs_factor=2, loader='cache'),  # a 2-core CPU: see "Scales" below
 }
 
-# %% ../nbs/00_recipe.ipynb #f81d5572
-def _progressive(p, epochs):
-    "`p` as {epoch: pixels} (a record read back from JSON has string keys), each epoch in [0, `epochs`)"
-    q = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k,v in p.items()} if isinstance(p, dict) else None
-    if not q or not all(_whole(k) and _whole(v) and 0 <= k < epochs and v >= MIN_SIZE for k,v in q.items()):
-        raise ValueError(f"Recipe.progressive maps epochs in [0, {epochs}) to whole numbers of pixels, at least {MIN_SIZE}, got {p!r}")
-    return q
-
-def _check(r):
-    "Check every field of the recipe `r` against its type"
-    for f, t in get_type_hints(Recipe, include_extras=True).items(): check_arg(f"Recipe.{f}", getattr(r, f), t)
-    if r.scale not in SCALES: raise ValueError(f"Recipe.scale must be one of {tuple(SCALES)}, got {r.scale!r}")
-    if r.progressive is not None: r.progressive = _progressive(r.progressive, r.epochs)
-
 # %% ../nbs/00_recipe.ipynb #f438bc70
-@dataclass
+@dataclasses.dataclass
 class Recipe:
     "Every setting of one training run; the defaults are the chapter's baseline. Each field's type says what it accepts."
     name:str = 'custom'                                   # a label stored with the result
@@ -98,16 +83,22 @@ class Recipe:
     ft_lr:Positive = 1e-3                                 # base learning rate of the second stage
     tta:bool = False                                      # also measure accuracy with fastai's `learn.tta()` (reported beside, never instead)
     seed:Seed = 42                                        # seeds the split, the shuffling and the weights
-    scale:str = 'gpu'                                     # one of `SCALES`: 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale`)
-    def __post_init__(self): _check(self)
+    scale:Literal[tuple(SCALES)] = 'gpu'                  # one of `SCALES`: 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale`)
 
-# %% ../nbs/00_recipe.ipynb #1c5e20f3
-def _replace(self:Recipe, **kwargs) -> Recipe:
-    "A copy with `kwargs` changed (and checked)"
-    bad = set(kwargs) - {f.name for f in dataclasses.fields(self)}
-    if bad: raise ValueError(f"Unknown recipe setting(s): {', '.join(sorted(bad))}")
-    return dataclasses.replace(self, **kwargs)
-Recipe.replace = _replace
+    def __post_init__(self):
+        "Check every field against its type; `progressive` as {epoch: pixels} (a record read back from JSON has string keys)"
+        for f, t in get_type_hints(Recipe, include_extras=True).items(): check_arg(f"Recipe.{f}", getattr(self, f), t)
+        if (p := self.progressive) is None: return
+        self.progressive = q = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k,v in p.items()}
+        if not q or not all(_whole(k) and _whole(v) and 0 <= k < self.epochs and v >= MIN_SIZE for k,v in q.items()):
+            raise ValueError(f"Recipe.progressive maps epochs in [0, {self.epochs}) to whole numbers of pixels, "
+                             f"at least {MIN_SIZE}, got {p!r}")
+
+    def replace(self, **kwargs) -> Recipe:
+        "A copy with `kwargs` changed (and checked)"
+        bad = set(kwargs) - {f.name for f in dataclasses.fields(self)}
+        if bad: raise ValueError(f"Unknown recipe setting(s): {', '.join(sorted(bad))}")
+        return dataclasses.replace(self, **kwargs)
 
 # %% ../nbs/00_recipe.ipynb #f4a0f27e
 _chapter = Recipe(name='chapter-baseline')
