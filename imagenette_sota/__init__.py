@@ -5,13 +5,10 @@ __version__ = "0.6.0"
 import warnings as _warnings
 _warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
-# Every notebook's module, in reading order, imported when first used (`imagenette_sota.train`, `from imagenette_sota
-# import fastpath`): importing the package imports neither fastai nor torch, so that the command line answers `--help`
-# at once. `train`, last, imports the modules whose pieces it composes.
-import importlib as _importlib
-_MODULES = ('data', 'checks', 'baseline', 'results', 'normalization', 'progressive', 'tta', 'mixup', 'label_smoothing',
-            'fastpath', 'resume', 'inference', 'distributed', 'train', 'cli')
+# Each notebook's module is imported when first used (`imagenette_sota.train`, `from imagenette_sota import fastpath`):
+# importing the package imports neither fastai nor torch, so that the command line answers `--help` at once.
+import importlib as _importlib, importlib.util as _util
 
 def __getattr__(name):
-    if name in _MODULES: return _importlib.import_module(f'{__name__}.{name}')
+    if _util.find_spec(f'{__name__}.{name}'): return _importlib.import_module(f'{__name__}.{name}')
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

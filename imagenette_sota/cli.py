@@ -15,15 +15,6 @@ from .recipe import Recipe, RECIPES, SCALES, Count, Whole, at_scale, check_arg, 
 __all__ = ['COMMANDS', 'quick_recipe', 'print_epochs', 'train_cmd', 'recipes_cmd', 'predict_cmd', 'table_cmd', 'parser',
            'one_line', 'main']
 
-# %% ../nbs/89_cli.ipynb #9c2d1967
-def _num(t):
-    "An argparse type: the text as a number, checked by `check_arg` against `t`, a `Recipe` field's name (its type) or a number kind"
-    kind = get_type_hints(Recipe, include_extras=True)[t] if isinstance(t, str) else t
-    def parse(s):
-        try: v = kind.__origin__(s); check_arg('option', v, kind); return v
-        except ValueError: raise argparse.ArgumentTypeError(f"expected {kind.__metadata__[0][0]}, got {s!r}") from None
-    return parse
-
 # %% ../nbs/89_cli.ipynb #d8376a03
 def quick_recipe(r):
     "`r` shrunk to a smoke run: 20 images per class, at most 64 px, 2 epochs (and 1 epoch at 96 px of a second stage)"
@@ -39,10 +30,9 @@ def print_epochs():
     class PrintEpochs(Callback):
         order = 52  # after the Recorder
         def before_epoch(self): self.t0, self.trained = time.perf_counter(), False
-        def before_train(self): self.marks = {round(len(self.dl)*q) for q in (.25, .5, .75)}  # a sign of life in long epochs
+        def after_train(self): self.trained = True
         def after_batch(self):
-            self.trained |= self.training
-            if self.training and (self.iter+1) in self.marks:
+            if self.training and (self.iter+1) in {round(self.n_iter*q) for q in (.25, .5, .75)}:  # a sign of life in long epochs
                 print(f"  epoch {self.epoch+1}/{self.n_epoch}: {self.iter+1}/{self.n_iter} batches ({time.perf_counter()-self.t0:.0f} s)", flush=True)
         def after_epoch(self):
             if not self.trained: return  # `learn.validate()` sends epoch events too
@@ -51,7 +41,15 @@ def print_epochs():
                   + f" ({time.perf_counter()-self.t0:.1f} s)", flush=True)
     return PrintEpochs()
 
-# %% ../nbs/89_cli.ipynb #6c1d8e27
+# %% ../nbs/89_cli.ipynb #1ace74ac
+def _num(t):
+    "An argparse type: the text as a number, checked by `check_arg` against `t`, a `Recipe` field's name (its type) or a number kind"
+    kind = get_type_hints(Recipe, include_extras=True)[t] if isinstance(t, str) else t
+    def parse(s):
+        try: v = kind.__origin__(s); check_arg('option', v, kind); return v
+        except ValueError: raise argparse.ArgumentTypeError(f"expected {kind.__metadata__[0][0]}, got {s!r}") from None
+    return parse
+
 def _show(rec):
     "`rec` printed as a JSON line (without its epoch log), then summed up in one line"
     if rec.get('resumed_from_epoch'): print(f"(resumed from the checkpoint after epoch {rec['resumed_from_epoch']})")
@@ -61,17 +59,13 @@ def _show(rec):
           + f" | {r.get('scale', 'gpu')} scale, {r['arch']}, {rec['dataset']} {rec['split']} split, {rec['size']} px, {rec['epochs']} epochs, "
           f"{rec['fit_seconds']:.1f} s fit, {rec['device']}, torch {rec['torch']}, fastai {rec['fastai']}", flush=True)
 
-# %% ../nbs/89_cli.ipynb #7a775f9e
-def _settings(pairs):
-    "NAME=VALUE pairs as a dict, each value read as a Python literal (25, 0.1, False, None) or else kept as text"
-    def value(v):
-        try: return ast.literal_eval(v)
-        except (ValueError, SyntaxError): return v
-    bad = [p for p in pairs or [] if '=' not in p]
-    if bad: raise argparse.ArgumentTypeError(f"--settings takes NAME=VALUE pairs, got {' '.join(bad)}")
-    return {k: value(v) for k, v in (p.split('=', 1) for p in pairs or [])}
+def _setting(p):
+    "An argparse type: NAME=VALUE as (NAME, value), the value read as a Python literal (25, 0.1, False, None) or else kept as text"
+    k, eq, v = p.partition('=')
+    if not eq: raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {p!r}")
+    try: return k, ast.literal_eval(v)
+    except (ValueError, SyntaxError): return k, v
 
-# %% ../nbs/89_cli.ipynb #1ace74ac
 def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", required=True)=None,
               data:Param("dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)")=None,
               size:Param("image size in pixels", _num('size'))=None, epochs:Param("epochs of the main schedule", _num('epochs'))=None,
@@ -86,14 +80,13 @@ def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", req
               workers:Param("data loader processes, 0 to load in the main process (default: number of CPUs)", _num(Whole))=None,
               cache_dir:Param("folder for the image cache of loader 'cache' (default: $IMAGENETTE_SOTA_CACHE, else ~/.cache/imagenette_sota)")=None,
               export:Param("save the model of the last run here with `learn.export()`, for `imagenette-sota predict`")=None,
-              settings:Param("other recipe settings as NAME=VALUE, e.g. noise=25 bf16=False (see `Recipe`)", nargs='+')=None,
+              settings:Param("other recipe settings as NAME=VALUE, e.g. noise=25 bf16=False (see `Recipe`)", _setting, nargs='+')=None,
               quick:Param("smoke run: 20 images per class, <= 2 epochs, <= 64 px (24 px at the cpu scale); not a result", store_true)=False):
     "train a named recipe and print its result record"
-    from imagenette_sota.data import find_data, DataNotFoundError
-    from imagenette_sota.train import RecordNotSaved, train  # fastai and torch: `default_scale` below is torch's answer
+    from imagenette_sota.train import DataNotFoundError, RecordNotSaved, find_data, train  # fastai and torch: default_scale asks torch
     if cache_dir is not None: os.environ['IMAGENETTE_SOTA_CACHE'] = str(Path(cache_dir).absolute())  # `cache_dir_for` reads it
     opts = {k: v for k, v in dict(size=size, epochs=epochs, bs=bs, lr=lr, split=split, seed=seed, loader=loader, tta=tta or None).items() if v is not None}
-    r = get_recipe(recipe, scale=scale or default_scale(), **{**opts, **_settings(settings)})
+    r = get_recipe(recipe, scale=scale or default_scale(), **{**opts, **dict(settings or [])})
     try: data = find_data(r.dataset, data)  # before anything is printed: a missing dataset is the first line
     except DataNotFoundError as e: raise DataNotFoundError(str(e).replace('the `path` argument', 'the --data option')) from None
     if quick:

@@ -5,11 +5,8 @@
 # %% ../nbs/88_train.ipynb #8a1e0003
 from __future__ import annotations
 import contextlib, math, os, signal, tempfile, threading, time, warnings
-from dataclasses import asdict
 from datetime import datetime, timezone
-from pathlib import Path
 
-import torch
 from fastai.vision.all import *
 from .data import *
 from .checks import *
@@ -24,93 +21,20 @@ from .distributed import on_processes, distributed_ctx # several processes (`tor
 # %% auto #0
 __all__ = ['stock_dls', 'Terminated', 'export_model', 'train']
 
-# %% ../nbs/88_train.ipynb #ba5a9c8f
-def _record(recipe, run, n, status, path, dls, log, **kw):
-    "A run's result record: its recipe as it ran, status, data, every epoch's numbers, precision and machine; `kw` adds the outcome"
-    return dict(recipe={**asdict(recipe), 'dataset': path.name}, status=status,  # the copy that ran, not the download default
-                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-                dataset=path.name, split=recipe.split, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
-                scale=recipe.scale, size=final_size(recipe),
-                presize=dls.cache.presize if recipe.loader == 'cache' and recipe.aug == 'rrc' else  # the per-item crop's cache: the images' own side
-                        presize_for(recipe.ft_size) if recipe.ft_epochs else presize_for(recipe.size, recipe.presize),
-                epochs=len(log.epochs),
-                **kw, accuracy_per_epoch=[e['accuracy'] for e in log.epochs],
-                seconds_per_epoch=[e['seconds'] for e in log.epochs], size_per_epoch=[e['size'] for e in log.epochs],
-                epoch_log=log.epochs, precision=precision(recipe), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
-                threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, **_env(dls))
-
-
 # %% ../nbs/88_train.ipynb #8a1e0005
 def stock_dls(recipe:Recipe, # Its data settings are used
               path:Path, # Dataset folder
               bs:int, # Batch size
               size:int, # Final image size in pixels
               presize:int=None, # Item-level size; default: the chapter's ratio
-              num_workers:int=None, # Loader processes; default: fastai's
-              progress:bool=True # Unused: the stock loader has nothing to build first
+              num_workers:int=None # Loader processes; default: fastai's
              ) -> DataLoaders:
-    "fastai's stock loader for `recipe` (`get_dls`), its folder and images checked first: JPEG files decoded and augmented every epoch; `cache_dls`'s signature"
+    "fastai's stock loader for `recipe` (`get_dls`), its folder and images checked first: JPEG files decoded and augmented every epoch; `cache_dls`'s arguments"
     check_layout(path); check_images(SubsetItems(n_per_class=recipe.n_per_class)(path))
     return get_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, aug=recipe.aug, split=recipe.split,
                    normalize=recipe.normalize, n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, num_workers=num_workers, img_cls=RGBImage)
 
-# %% ../nbs/88_train.ipynb #8a1e0006
-def _check_bs(dls, bs, n, stage=''):
-    if len(dls.train_ds) // n < bs:
-        raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
-                         f"fewer than the{stage} batch size {bs} per process")
-
-def _data(make, recipe, n):
-    "The first stage's `DataLoaders` by `make(bs, size, presize)` and a maker of the second stage's, each checked for a full batch per process before anything trains"
-    dls = make(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
-    stage2 = lambda: make(recipe.ft_bs, recipe.ft_size)
-    if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")
-    return dls, stage2
-
-# %% ../nbs/88_train.ipynb #8a1e0007
-def _fit_flat_cos(learn, n_epoch, lr, start_epoch=0, **kwargs):
-    "fastai's `fit_flat_cos`, built the same way, but passing on `start_epoch` (fastai 2.8.7 drops it and trains the skipped epochs again)"
-    if learn.opt is None: learn.create_opt()
-    learn.opt.set_hyper('lr', lr); lr = np.array([h['lr'] for h in learn.opt.hypers])
-    learn.fit(n_epoch, cbs=ParamScheduler({'lr': combined_cos(0.75, lr, lr, lr/1e5)}), start_epoch=start_epoch, **kwargs)
-
-def _fit(learn, recipe, run, start, ck_cb, stage2_dls):
-    "The recipe's schedule from epoch `start`, then the book's second stage when it has one"
-    wd = {} if recipe.wd is None else dict(wd=recipe.wd)
-    fit = partial(_fit_flat_cos, learn) if recipe.schedule == 'flat_cos' else learn.fit_one_cycle
-    if start < recipe.epochs: fit(recipe.epochs, run.lr, start_epoch=start, **wd)
-    if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
-        if ck_cb is not None: learn.remove_cb(ck_cb)
-        learn.dls = stage2_dls()
-        learn.fine_tune(recipe.ft_epochs, run.ft_lr, **wd)
-
-
-# %% ../nbs/88_train.ipynb #8a1e0008
-def _evaluate(learn, recipe, run, log):
-    "(top-1, TTA top-1, TTA seconds) of the trained `learn`; a run whose loss diverged fails instead"
-    bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
-    if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
-                                     f"(learning rate {run.lr}); the model is not a result")
-    acc = float(learn.validate()[1])
-    if not recipe.tta: return acc, None, None
-    t1 = time.perf_counter(); preds, targs = learn.tta()
-    return acc, float(accuracy(preds, targs)), round(time.perf_counter()-t1, 3)
-
-def _quiet(learn, progress):
-    "No bars and no epoch table unless `progress`"
-    ctx = contextlib.ExitStack()
-    if not progress: ctx.enter_context(learn.no_bar()); ctx.enter_context(learn.no_logging())
-    return ctx
-
 # %% ../nbs/88_train.ipynb #8a1e0009
-def _save(rec, out, error=None):
-    "Append `rec` to `out`: a finished run's record that cannot be saved travels with `RecordNotSaved`, a failed run's becomes a note on its `error`"
-    if out is None: return
-    try: append_record(rec, out)
-    except OSError as e:
-        if error is not None: error.add_note(f"Its {rec['status']!r} record could not be saved either: {e}"); return  # the first error is the one to see
-        raise RecordNotSaved(f"{e}. The run finished (top-1 {rec['accuracy']:.4f}); the error's `record` holds its result", rec) from None
-
 class Terminated(KeyboardInterrupt):
     "SIGTERM, as a job scheduler sends it, during `train`: recorded as 'interrupted', like Ctrl-C"
 
@@ -144,7 +68,65 @@ def export_model(learn:Learner, # A trained learner
             return alt
 
 
-# %% ../nbs/88_train.ipynb #8a1e000b
+# %% ../nbs/88_train.ipynb #8a1e000c
+def _record(recipe, run, n, status, path, dls, log, **kw):
+    "A run's result record: its recipe as it ran, status, data, every epoch's numbers, precision and machine; `kw` adds the outcome"
+    return dict(recipe={**asdict(recipe), 'dataset': path.name}, status=status,  # the copy that ran, not the download default
+                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+                dataset=path.name, split=recipe.split, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                scale=recipe.scale, size=final_size(recipe),
+                presize=dls.cache.presize if recipe.loader == 'cache' and recipe.aug == 'rrc' else  # the per-item crop's cache: the images' own side
+                        presize_for(recipe.ft_size) if recipe.ft_epochs else presize_for(recipe.size, recipe.presize),
+                epochs=len(log.epochs),
+                **kw, **{f'{k}_per_epoch': [e[k] for e in log.epochs] for k in ('accuracy', 'seconds', 'size')},
+                epoch_log=log.epochs, precision=precision(recipe), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
+                threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, **_env(dls))
+
+def _check_bs(dls, bs, n, stage=''):
+    if len(dls.train_ds) // n < bs:
+        raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
+                         f"fewer than the{stage} batch size {bs} per process")
+
+def _data(make, recipe, n):
+    "The first stage's `DataLoaders` by `make(bs, size, presize)` and a maker of the second stage's, each checked for a full batch per process before anything trains"
+    dls = make(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
+    stage2 = lambda: make(recipe.ft_bs, recipe.ft_size)
+    if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")
+    return dls, stage2
+
+def _fit(learn, recipe, run, start, ck_cb, stage2_dls):
+    "The recipe's schedule from epoch `start`, then the book's second stage when it has one"
+    fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle  # fit_flat_cos drops start_epoch (fastai 2.8.7)
+    if start < recipe.epochs: fit(recipe.epochs, run.lr, wd=recipe.wd, cbs=SkipToEpoch(start) if start else None)  # what start_epoch adds
+    if recipe.ft_epochs:  # the book's second stage restarts as a whole from the end of the first
+        if ck_cb is not None: learn.remove_cb(ck_cb)
+        learn.dls = stage2_dls()
+        learn.fine_tune(recipe.ft_epochs, run.ft_lr, wd=recipe.wd)
+
+def _evaluate(learn, recipe, run, log):
+    "(top-1, TTA top-1, TTA seconds) of the trained `learn`; a run whose loss diverged fails instead"
+    bad = [e['epoch'] for e in log.epochs if not all(math.isfinite(e[k]) for k in ('train_loss', 'valid_loss') if e[k] is not None)]
+    if bad: raise FloatingPointError(f"Training diverged: non-finite loss in epoch {bad[0]+1} of {len(log.epochs)} "
+                                     f"(learning rate {run.lr}); the model is not a result")
+    acc = float(learn.validate()[1])
+    if not recipe.tta: return acc, None, None
+    t1 = time.perf_counter(); preds, targs = learn.tta()
+    return acc, float(accuracy(preds, targs)), round(time.perf_counter()-t1, 3)
+
+def _quiet(learn, progress):
+    "No bars and no epoch table unless `progress`"
+    ctx = contextlib.ExitStack()
+    if not progress: ctx.enter_context(learn.no_bar()); ctx.enter_context(learn.no_logging())
+    return ctx
+
+def _save(rec, out, error=None):
+    "Append `rec` to `out`: a finished run's record that cannot be saved travels with `RecordNotSaved`, a failed run's becomes a note on its `error`"
+    if out is None: return
+    try: append_record(rec, out)
+    except OSError as e:
+        if error is not None: error.add_note(f"Its {rec['status']!r} record could not be saved either: {e}"); return  # the first error is the one to see
+        raise RecordNotSaved(f"{e}. The run finished (top-1 {rec['accuracy']:.4f}); the error's `record` holds its result", rec) from None
+
 @contextlib.contextmanager
 def _failure_saved(record, out, ck_cb, t0):
     "A run that fails or is interrupted in the block: its record ('failed' or 'interrupted') is saved to `out`, then the error goes on"
@@ -155,7 +137,6 @@ def _failure_saved(record, out, ck_cb, t0):
                          checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
         raise
 
-# %% ../nbs/88_train.ipynb #8a1e000c
 def train(recipe:Recipe, # What to run
           data:str|Path=None, # Dataset folder; default: `find_data(recipe.dataset)`
           out:str|Path=None, # Append the result record to this JSON-lines file
@@ -175,8 +156,8 @@ def train(recipe:Recipe, # What to run
     path, seed = find_data(recipe.dataset, data), partial(set_seed, recipe.seed, reproducible=not torch.cuda.is_available())
     run = on_processes(recipe, n) if n > 1 else recipe  # the recipe as each of `n` processes runs it: its device, learning rates times n
     seed()  # the split and the shuffling; on a GPU cuDNN keeps choosing its fastest kernels (not bit-exact): mean ± sd over seeds
-    make = partial(cache_dls if recipe.loader == 'cache' else stock_dls, recipe, path, num_workers=num_workers, progress=progress)
-    dls, stage2 = _data(make, recipe, n)  # every check before the first epoch
+    make = partial(cache_dls, progress=progress) if recipe.loader == 'cache' else stock_dls
+    dls, stage2 = _data(partial(make, recipe, path, num_workers=num_workers), recipe, n)  # every check before the first epoch
     seed()  # the weights, whatever the checks drew
     learn = make_learner(recipe, dls, cbs=L(cbs) + [log := EpochLog()])
     add_fast_settings(learn, recipe); add_progressive(learn, recipe)
