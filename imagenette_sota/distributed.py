@@ -4,29 +4,24 @@
 
 # %% ../nbs/85_distributed.ipynb #b947ba8b
 from __future__ import annotations
-import os
-from contextlib import contextmanager
-
-import torch
 from fastai.vision.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer
 
 # %% auto #0
-__all__ = ['scaled', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx', 'on_processes']
+__all__ = ['on_processes', 'GlooDistributedDL', 'DDPTrainer', 'distributed_ctx']
 
 # %% ../nbs/85_distributed.ipynb #3ce35af7
-def scaled(recipe, n:int):
-    "`recipe` as it runs on `n` processes: per-process `bs` kept, learning rates times `n`"
-    return recipe if n == 1 else recipe.replace(lr=recipe.lr*n, ft_lr=recipe.ft_lr*n)
+def on_processes(recipe, n:int):
+    "`train`'s piece for `n` > 1 processes: each process on its own GPU (`LOCAL_RANK`) before any tensor is made, and `recipe` as it runs there"
+    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    return recipe.replace(lr=recipe.lr*n, ft_lr=recipe.ft_lr*n)  # per-process `bs` kept, learning rates times `n`
 
 # %% ../nbs/85_distributed.ipynb #8b49e30d
 class GlooDistributedDL(DistributedDL):
-    "fastai's `DistributedDL`, broadcasting the epoch's indices on the backend's device (gloo: the CPU)"
-    def _broadcast(self, t, rank):
-        dev = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
-        t = torch.tensor(t, dtype=torch.long, device=dev)
-        torch.distributed.broadcast(t, rank)
-        return t.cpu().tolist()
+    "fastai's `DistributedDL`, broadcasting the epoch's indices with any backend (gloo, on CPUs, too)"
+    def _broadcast(self, t, rank):  # on the device each backend needs: the CPU for gloo, the process's GPU for nccl
+        torch.distributed.broadcast_object_list(objs := [t], rank)
+        return objs[0]
 
     def get_idxs(self):
         self.shard = super().get_idxs()  # kept, so that tests can check which items each process read
@@ -42,16 +37,7 @@ def distributed_ctx(learn:Learner):
     "Train `learn` with DDP when launched on several processes (GPUs: nccl, SyncBatchNorm; CPUs: gloo); else do nothing"
     if num_distrib() <= 1: yield learn; return
     cuda = torch.cuda.is_available()
-    cb = DDPTrainer(sync_bn=cuda, cpu=not cuda)
-    learn.add_cb(cb)
+    learn.add_cb(DDPTrainer(sync_bn=cuda, cpu=not cuda))
     if rank_distrib(): learn.remove_cb(ProgressCallback)
     try: yield learn
-    finally:
-        learn.remove_cb(cb)
-        if rank_distrib() and not hasattr(learn, 'progress'): learn.add_cb(ProgressCallback())
-
-# %% ../nbs/85_distributed.ipynb #bbdc5253
-def on_processes(recipe, n:int):
-    "`train`'s piece for `n` > 1 processes: each process on its own GPU (`LOCAL_RANK`) before any tensor is made, and `recipe` as it runs there"
-    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-    return scaled(recipe, n)
+    finally: learn.detach_distributed()  # fastai's: removes the trainer, gives ranks > 0 their progress bar back

@@ -4,11 +4,7 @@
 
 # %% ../nbs/65_fastpath.ipynb #fffc28c0
 from __future__ import annotations
-import fcntl, hashlib, json, os, time, warnings
-from pathlib import Path
-
-import numpy as np, torch
-from PIL import Image
+import fcntl
 from fastai.vision.all import *
 from .data import *
 from .data import _check_full_batch
@@ -30,7 +26,7 @@ def cache_dir_for(path:Path) -> Path:
     where = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # two datasets with one folder name keep apart
     return Path(root)/f"{path.name}-{where}"
 
-# %% ../nbs/65_fastpath.ipynb #c5b00593
+# %% ../nbs/65_fastpath.ipynb #186f0742
 def _fingerprint(path, files, presize):
     "A hash of `presize` and of each file's relative path (as bytes: any name will do), size, times and inode"
     h = hashlib.sha1(f"v2 {presize}".encode())
@@ -45,7 +41,6 @@ def _cache_error(fn:Path, e:OSError, need:str='') -> OSError:
     return OSError(e.errno, f"Cannot build the image cache {fn}: {e.strerror or e}{need}. Put the cache elsewhere with the "
                             f"{CACHE_ENV} environment variable or the cache_dir argument (--cache-dir on the command line)")
 
-# %% ../nbs/65_fastpath.ipynb #4c63c270
 def _square(fn, presize):
     "The image file `fn` as a uint8 array (3, presize, presize): its shorter side resized to `presize`, its centre kept"
     im = open_image(fn)
@@ -57,7 +52,6 @@ def _square(fn, presize):
     w,h = im.size; l,t = (w-presize)//2, (h-presize)//2
     return np.asarray(im.crop((l, t, l+presize, t+presize))).transpose(2,0,1)
 
-# %% ../nbs/65_fastpath.ipynb #186f0742
 class ImageCache:
     "A dataset decoded once into a memory-mapped uint8 array `(N, 3, presize, presize)`, with its files' labels"
     def __init__(self, path:str|Path, # Dataset folder (train/ and val/)
@@ -78,18 +72,30 @@ class ImageCache:
     def __len__(self): return len(self.files)
     def __getstate__(self): return {**self.__dict__, '_arr': None, '_on': {}}  # pickles as a path, not gigabytes
 
-# %% ../nbs/65_fastpath.ipynb #e833ce02
-@patch
-def problem(self:ImageCache, full:bool=False) -> str|None:
-    "What is wrong with the cache file, or `None` if it can be used; `full`: its contents are compared with its checksum too"
-    if not self.fn.exists(): return 'missing'
-    want = (len(self.files), 3, self.presize, self.presize)
-    try: meta, arr = json.loads(self.fn.with_suffix('.json').read_text()), np.load(self.fn, mmap_mode='r')  # a short file fails here
-    except (OSError, ValueError, EOFError) as e: return f"damaged ({type(e).__name__}: {' '.join(str(e).split())})"
-    if arr.shape != want or arr.dtype != np.uint8: return f"damaged (it holds {arr.dtype} {arr.shape}, not uint8 {want})"
-    if full and _digest(arr) != meta.get('sha1'): return "damaged (its contents differ from the checksum taken when it was built)"
+    def problem(self, full:bool=False) -> str|None:
+        "What is wrong with the cache file, or `None` if it can be used; `full`: its contents are compared with its checksum too"
+        if not self.fn.exists(): return 'missing'
+        want = (len(self.files), 3, self.presize, self.presize)
+        try: meta, arr = json.loads(self.fn.with_suffix('.json').read_text()), np.load(self.fn, mmap_mode='r')  # a short file fails here
+        except (OSError, ValueError, EOFError) as e: return f"damaged ({type(e).__name__}: {' '.join(str(e).split())})"
+        if arr.shape != want or arr.dtype != np.uint8: return f"damaged (it holds {arr.dtype} {arr.shape}, not uint8 {want})"
+        if full and _digest(arr) != meta.get('sha1'): return "damaged (its contents differ from the checksum taken when it was built)"
 
-# %% ../nbs/65_fastpath.ipynb #4de31d7f
+    @property
+    def array(self) -> np.ndarray:
+        "The cache, memory-mapped"
+        if self._arr is None:
+            if self.problem() is not None: self._rebuild()  # e.g. removed by a process that rebuilt it for changed data
+            self._arr = np.load(self.fn, mmap_mode='r')
+        return self._arr
+
+    def on(self, device) -> Tensor:
+        "The whole cache as one uint8 tensor on `device`, loaded once and checked against its checksum"
+        if (device := torch.device(device)) not in self._on:
+            if self.problem(full=True) is not None: self._rebuild(full=True)
+            self._on[device] = torch.from_numpy(np.array(self.array)).to(device)  # one copy into memory (the memory map is read-only)
+        return self._on[device]
+
 @patch
 def _rebuild(self:ImageCache, full=False):
     "Build the cache unless it is sound (checked again under the lock: another process may have built it meanwhile)"
@@ -117,23 +123,6 @@ def _rebuild(self:ImageCache, full=False):
         for o in self.fn.parent.iterdir():  # older caches of the same data (changed since) and interrupted builds
             if o.name.endswith('.tmp') or (o.name.startswith(self.prefix) and o.stem != self.fn.stem): o.unlink(missing_ok=True)
     self._arr, self._on = None, {}
-
-# %% ../nbs/65_fastpath.ipynb #de4c3a0a
-@patch(as_prop=True)
-def array(self:ImageCache) -> np.ndarray:
-    "The cache, memory-mapped"
-    if self._arr is None:
-        if self.problem() is not None: self._rebuild()  # e.g. removed by a process that rebuilt it for changed data
-        self._arr = np.load(self.fn, mmap_mode='r')
-    return self._arr
-
-@patch
-def on(self:ImageCache, device) -> Tensor:
-    "The whole cache as one uint8 tensor on `device`, loaded once and checked against its checksum"
-    if (device := torch.device(device)) not in self._on:
-        if self.problem(full=True) is not None: self._rebuild(full=True)
-        self._on[device] = torch.from_numpy(np.array(self.array)).to(device)  # one copy into memory (the memory map is read-only)
-    return self._on[device]
 
 # %% ../nbs/65_fastpath.ipynb #89e882d7
 class CachedImage(Transform):
@@ -193,10 +182,8 @@ def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenet
     side = presize or (presize_for(size) if aug == 'chapter' else source_side(path))  # a per-item crop resamples once, from the full image
     cache = ImageCache(path, side, n_per_class=n_per_class, cache_dir=cache_dir, progress=progress)
     if noise: cache.labels = [label(f) for f in cache.files]  # this loader's own cache object: the labels it trains on
-    idxs = list(range(len(cache)))
-    if split == 'official': splits = [[i for i in idxs if cache.files[i].parent.parent.name == s] for s in ('train', 'val')]
-    else: splits = RandomSplitter(valid_pct, seed=seed)(idxs)
-    dsets = Datasets(idxs, [[CachedImage(cache)], [CachedLabel(cache), Categorize()]], splits=splits)
+    splits = (GrandparentSplitter(valid_name='val') if split == 'official' else RandomSplitter(valid_pct, seed=seed))(cache.files)
+    dsets = Datasets(range(len(cache)), [[CachedImage(cache)], [CachedLabel(cache), Categorize()]], splits=splits)
     stats = norm_stats_for(normalize, [cache.files[i] for i in splits[0]], seed=seed)
     tfms = (aug_transforms(size=size, min_scale=min_scale) if aug == 'chapter'
             else [RandomResizedCropBatch(size, min_scale=min_scale, valid_scale=rrc_valid_scale(size)), Flip(p=0.5, size=None)])
@@ -211,25 +198,14 @@ def get_fast_dls(bs:int=64, size:int=128, path:str|Path=None, name:str='imagenet
 # %% ../nbs/65_fastpath.ipynb #c252c4fb
 class RandomResizedCropBatch(RandomResizedCropGPU):
     "fastai's per-item `RandomResizedCrop` on a batch: each image its own crop, resized with antialiasing as PIL does"
-    def before_call(self, b, split_idx): self.do, self.valid = True, bool(split_idx)
-
-    def _crop(self, h, w):
-        "(top, left, height, width) of one random crop, drawn as `RandomResizedCrop` draws it"
-        for _ in range(10):
-            area = random.uniform(self.min_scale, self.max_scale) * w * h
-            ratio = math.exp(random.uniform(math.log(self.ratio[0]), math.log(self.ratio[1])))
-            nw, nh = int(round(math.sqrt(area * ratio))), int(round(math.sqrt(area / ratio)))
-            if nw <= w and nh <= h: return random.randint(0, h - nh), random.randint(0, w - nw), nh, nw
-        return 0, 0, h, w  # the cache holds squares, whose ratio is always allowed
+    def before_call(self, b, split_idx): self.do, self.split = True, split_idx
 
     def encodes(self, x:TensorImage):
-        h, w = x.shape[-2:]
-        resize = lambda o: F.interpolate(o, size=self.size, mode='bilinear', antialias=True, align_corners=False)
-        if self.valid:
-            ch, cw = int(h * self.valid_scale), int(w * self.valid_scale); t, l = (h - ch) // 2, (w - cw) // 2
-            return resize(x[..., t:t+ch, l:l+cw])
-        crops = [self._crop(h, w) for _ in range(len(x))]
-        return torch.cat([resize(xi[None, :, t:t+ch, l:l+cw]) for xi, (t, l, ch, cw) in zip(x, crops)])
+        def crop(o):  # `RandomResizedCropGPU`'s own draw for `o`: a random crop, or on validation its centre `valid_scale`
+            RandomResizedCropGPU.before_call(self, o, self.split)
+            (t, l), (h, w) = self.tl, self.cp_size
+            return F.interpolate(o[..., t:t+h, l:l+w], size=self.size, mode='bilinear', antialias=True, align_corners=False)
+        return crop(x) if self.split else torch.cat([crop(xi[None]) for xi in x])  # validation: one centre crop for the batch
 
 # %% ../nbs/65_fastpath.ipynb #3777ecb8
 def fast_settings(learn:Learner, bf16:bool=True, channels_last:bool=True, compile:bool=False) -> Learner:

@@ -4,9 +4,6 @@
 
 # %% ../nbs/75_inference.ipynb #c526255e
 from __future__ import annotations
-import pickle, types
-from pathlib import Path
-
 from fastai.vision.all import *
 from .data import *
 from .checks import *
@@ -19,7 +16,7 @@ __all__ = ['ModelNotFoundError', 'BadModelError', 'load_model', 'predict_file']
 class ModelNotFoundError(FileNotFoundError): "There is no model file at the given path"
 class BadModelError(ValueError): "A file is not a model written by `learn.export()`"
 
-# %% ../nbs/75_inference.ipynb #63c2c8db
+# %% ../nbs/75_inference.ipynb #49669bac
 class _Unpickler(pickle.Unpickler):
     "`pickle.Unpickler` that names what it could not import, as the `AttributeError` fastai's `load_learner` reports"
     def find_class(self, module, name):
@@ -28,7 +25,6 @@ class _Unpickler(pickle.Unpickler):
 
 _pickle = types.SimpleNamespace(**{**vars(pickle), 'Unpickler': _Unpickler})  # `pickle`, with that unpickler
 
-# %% ../nbs/75_inference.ipynb #49669bac
 _EXPECTED = "Expected an intact file written by `learn.export()`, not bare weights (`learn.save`, a `state_dict`) nor another kind of file."
 
 def load_model(fn:str|Path, # A file written by `learn.export()`

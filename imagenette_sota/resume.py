@@ -4,11 +4,7 @@
 
 # %% ../nbs/70_resume.ipynb #54a22424
 from __future__ import annotations
-import contextlib, fcntl, hashlib, json, os, shutil, time, warnings
-from dataclasses import asdict
-from pathlib import Path
-
-import torch
+import contextlib, fcntl
 from fastai.vision.all import *
 from .data import SubsetItems
 from .checks import seal, check_seal
