@@ -38,7 +38,7 @@ def read_results(*files_or_records) -> list:
     return [r for it in files_or_records for r in ([_check(it, 'record')] if isinstance(it, dict) else read_results(*it) if isinstance(it, (list, tuple))
                                                  else [_check(r, f"{fn}:{i}") for fn in _files(it) for i,r in _numbered_records(fn)])]
 
-# %% ../nbs/15_results.ipynb #6d424c0a
+# %% ../nbs/15_results.ipynb #e7d2d2a1
 _KEY = ['recipe', 'scale', 'dataset', 'split', 'size (px)', 'epochs', 'hardware', 'world size', 'torch', 'fastai', 'recipe settings']  # what makes an experiment
 def _j(v): return json.dumps(v, sort_keys=True, default=str)
 def _is_smoke(r): return str(r.get('note') or '').startswith('smoke run')
@@ -54,7 +54,6 @@ def _run(r):  # record `r` as a row: what makes it a repeat of an experiment (`_
             'recipe settings': _j({k: v for k,v in rc.items() if k not in ('name', 'seed', 'tta', 'dataset', 'scale')}), 'curve': r.get('accuracy_per_epoch'),
             'acc': _nan(r.get('accuracy') if done else None, 100), 'tta': _nan(r.get('tta_accuracy'), 100), 'fit': _nan(r.get('fit_seconds'))}
 
-# %% ../nbs/15_results.ipynb #c4d2a9e2
 def _shown(s): return {'split'} | (set() if s.get('ft_epochs') else {'size', 'epochs'})  # recipe fields that the table's own columns show
 
 def _labels(g):  # each group's recipe name and, in brackets, whatever tells it apart from the other groups of that name
@@ -85,7 +84,6 @@ def _runs(records, include_smoke=False):  # one row per run, `group` numbering e
         notes.append(f"{smoke} smoke run{'s' if smoke > 1 else ''} (`--quick`) left out: they check the pipeline, they are not results.")
     return runs.join(groups[['label', 'settings']], on='group'), notes
 
-# %% ../nbs/15_results.ipynb #e7d2d2a1
 COLUMNS = ['recipe', 'scale', 'settings', 'dataset', 'split', 'size (px)', 'epochs', 'runs', 'top-1 mean (%)', 'top-1 sd (%)', 'top-1', 'TTA runs', 'TTA mean (%)',
            'TTA sd (%)', 'TTA top-1', 'TTA gain mean (points)', 'TTA gain sd (points)', 'fit seconds (mean)', 'loader', 'hardware', 'world size', 'torch', 'fastai',
            'not complete', 'recipe settings']
