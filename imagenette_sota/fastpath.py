@@ -13,8 +13,7 @@ from .baseline import Recipe
 
 # %% auto #0
 __all__ = ['CACHE_ENV', 'cache_dir_for', 'ImageCache', 'CachedImage', 'CachedLabel', 'CacheDL', 'CacheDataLoaders',
-           'rrc_valid_scale', 'source_side', 'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls',
-           'add_fast_settings']
+           'rrc_valid_scale', 'source_side', 'get_fast_dls', 'RandomResizedCropBatch', 'fast_settings', 'cache_dls']
 
 # %% ../nbs/65_fastpath.ipynb #c4267daf
 CACHE_ENV = 'IMAGENETTE_SOTA_CACHE'  # the folder of the image caches, instead of the user's cache folder
@@ -222,7 +221,3 @@ def cache_dls(recipe:Recipe, path:Path, bs:int, size:int, presize:int=None, num_
     return get_fast_dls(bs, size, path=path, presize=presize, min_scale=recipe.min_scale, split=recipe.split,
                         aug='chapter' if recipe.aug == 'presize' else 'crop_flip', normalize=recipe.normalize,
                         n_per_class=recipe.n_per_class, noise=recipe.noise, seed=recipe.seed, progress=progress, cache_dir=cache_dir)
-
-def add_fast_settings(learn:Learner, recipe:Recipe):
-    "`train`'s piece for `loader='cache'`: `fast_settings` (bf16 and channels-last on CUDA; nothing on the CPU)"
-    if recipe.loader == 'cache': fast_settings(learn, bf16=recipe.bf16)

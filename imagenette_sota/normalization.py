@@ -17,8 +17,9 @@ def norm_stats(o # A `DataLoaders`, a `TfmdDL` or a `Learner`
     for dl in getattr(dls, 'loaders', None) or [dls]:
         norms = dl.after_batch.fs.filter(risinstance(Normalize))
         if len(norms) > 1: raise ValueError(f"{len(norms)} Normalize transforms in after_batch; expected at most one")
-        for n in norms:
-            if n.mean is None or n.std is None: raise ValueError("Normalize has no statistics yet: set it up on a DataLoader first")
-        found.append((tensor(n.mean).flatten().tolist(), tensor(n.std).flatten().tolist()) if norms else None)
+        n = norms[0] if norms else None
+        if n is not None and (n.mean is None or n.std is None):
+            raise ValueError("Normalize has no statistics yet: set it up on a DataLoader first")
+        found.append(None if n is None else (tensor(n.mean).flatten().tolist(), tensor(n.std).flatten().tolist()))
     if any(f != found[0] for f in found): raise ValueError(f"The loaders normalize differently: {found}")
     return found[0]

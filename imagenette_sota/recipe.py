@@ -9,8 +9,8 @@ from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hin
 
 # %% auto #0
 __all__ = ['MIN_SIZE', 'Count', 'Whole', 'Pixels', 'Seed', 'Positive', 'NonNegative', 'CropScale', 'Fraction', 'Epsilon',
-           'Normalization', 'SCALES', 'RECIPES', 'check_arg', 'Recipe', 'final_size', 'at_scale', 'default_scale',
-           'get_recipe']
+           'Normalization', 'SCALES', 'RECIPES', 'check_arg', 'check_schedule', 'Recipe', 'final_size', 'at_scale',
+           'default_scale', 'get_recipe']
 
 # %% ../nbs/00_recipe.ipynb #a366972f
 MIN_SIZE = 2  # pixels a side: fastai's batch resampling maps pixel centres onto [-1, 1], which one pixel cannot span
@@ -40,6 +40,17 @@ def check_arg(name:str, value, t):
     "Raise a `ValueError` naming the setting `name` unless `value` is of the type `t`: a kind (`Count`, ...), a type, a `Literal[...]`, or a union of them (`Count|None`)"
     rules = [_rule(p) for p in (get_args(t) if get_origin(t) in (Union, types.UnionType) else (t,))]
     if not any(ok(value) for _, ok in rules): raise ValueError(f"{name} must be {' or '.join(w for w, _ in rules)}, got {value!r}")
+
+# %% ../nbs/00_recipe.ipynb #bf997f7e
+def check_schedule(schedule:dict, # {epoch: pixels}; a record read back from JSON has string keys
+                   epochs:float=math.inf, # Every epoch of the schedule must be below this
+                   name:str='schedule' # What the error calls it
+                  ) -> dict:
+    "`schedule` of progressive resizing as {epoch: pixels}, checked: whole epochs in [0, `epochs`), whole sizes of at least `MIN_SIZE` pixels"
+    q = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k,v in schedule.items()} if isinstance(schedule, dict) else None
+    if not q or not all(_whole(k) and _whole(v) and 0 <= k < epochs and v >= MIN_SIZE for k,v in q.items()):
+        raise ValueError(f"{name} maps epochs in [0, {epochs}) to whole numbers of pixels, at least {MIN_SIZE}, got {schedule!r}")
+    return q
 
 # %% ../nbs/00_recipe.ipynb #819c61fc
 SCALES = {
@@ -86,13 +97,9 @@ class Recipe:
     scale:Literal[tuple(SCALES)] = 'gpu'                  # one of `SCALES`: 'gpu' (the chapter's sizes) or 'cpu' (shrunk by `at_scale`)
 
     def __post_init__(self):
-        "Check every field against its type; `progressive` as {epoch: pixels} (a record read back from JSON has string keys)"
+        "Check every field against its type, and `progressive` with `check_schedule`"
         for f, t in get_type_hints(Recipe, include_extras=True).items(): check_arg(f"Recipe.{f}", getattr(self, f), t)
-        if (p := self.progressive) is None: return
-        self.progressive = q = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k,v in p.items()}
-        if not q or not all(_whole(k) and _whole(v) and 0 <= k < self.epochs and v >= MIN_SIZE for k,v in q.items()):
-            raise ValueError(f"Recipe.progressive maps epochs in [0, {self.epochs}) to whole numbers of pixels, "
-                             f"at least {MIN_SIZE}, got {p!r}")
+        if self.progressive is not None: self.progressive = check_schedule(self.progressive, self.epochs, 'Recipe.progressive')
 
     def replace(self, **kwargs) -> Recipe:
         "A copy with `kwargs` changed (and checked)"

@@ -12,8 +12,8 @@ from .data import *
 from .checks import *
 from .baseline import *
 from .baseline import _env, _writable
-from .fastpath import cache_dls, add_fast_settings     # the fast path: `loader='cache'`
-from .progressive import add_progressive               # `Recipe.progressive`
+from .fastpath import cache_dls, fast_settings         # the fast path: `loader='cache'`
+from .progressive import ProgressiveResize             # `Recipe.progressive`
 from .resume import recipe_checkpointed                # `train(checkpoints=...)`
 from .distributed import on_processes, distributed_ctx # several processes (`torchrun`)
 
@@ -160,7 +160,8 @@ def train(recipe:Recipe, # What to run
     dls, stage2 = _data(partial(make, recipe, path, num_workers=num_workers), recipe, n)  # every check before the first epoch
     seed()  # the weights, whatever the checks drew
     learn = make_learner(recipe, dls, cbs=L(cbs) + [log := EpochLog()])
-    add_fast_settings(learn, recipe); add_progressive(learn, recipe)
+    if recipe.loader == 'cache': fast_settings(learn, bf16=recipe.bf16)  # the fast path's bfloat16 and channels-last on CUDA
+    if recipe.progressive: learn.add_cb(ProgressiveResize(recipe.progressive))
     record = partial(_record, recipe, run, n, path=path, dls=dls, log=log, note=note)
     ckpt = partial(recipe_checkpointed, learn, recipe, path, checkpoints, resume=resume, epoch_log=log, progress=progress)
     with _sigterm_interrupts(), (contextlib.nullcontext((0, None)) if checkpoints is None else ckpt()) as (start, ck_cb):
