@@ -66,6 +66,7 @@ def _setting(p):
     try: return k, ast.literal_eval(v)
     except (ValueError, SyntaxError): return k, v
 
+# %% ../nbs/89_cli.ipynb #cfc2be2a
 def train_cmd(recipe:Param("a named recipe (see `imagenette-sota recipes`)", required=True)=None,
               data:Param("dataset folder holding train/ and val/ (default: $IMAGENETTE_SOTA_DATA, else download)")=None,
               size:Param("image size in pixels", _num('size'))=None, epochs:Param("epochs of the main schedule", _num('epochs'))=None,

@@ -51,6 +51,7 @@ def _square(fn, presize):
     w,h = im.size; l,t = (w-presize)//2, (h-presize)//2
     return np.asarray(im.crop((l, t, l+presize, t+presize))).transpose(2,0,1)
 
+# %% ../nbs/65_fastpath.ipynb #1d67580d
 class ImageCache:
     "A dataset decoded once into a memory-mapped uint8 array `(N, 3, presize, presize)`, with its files' labels"
     def __init__(self, path:str|Path, # Dataset folder (train/ and val/)
@@ -95,6 +96,7 @@ class ImageCache:
             self._on[device] = torch.from_numpy(np.array(self.array)).to(device)  # one copy into memory (the memory map is read-only)
         return self._on[device]
 
+# %% ../nbs/65_fastpath.ipynb #58d37a19
 @patch
 def _rebuild(self:ImageCache, full=False):
     "Build the cache unless it is sound (checked again under the lock: another process may have built it meanwhile)"

@@ -101,11 +101,13 @@ class Recipe:
         for f, t in get_type_hints(Recipe, include_extras=True).items(): check_arg(f"Recipe.{f}", getattr(self, f), t)
         if self.progressive is not None: self.progressive = check_schedule(self.progressive, self.epochs, 'Recipe.progressive')
 
-    def replace(self, **kwargs) -> Recipe:
-        "A copy with `kwargs` changed (and checked)"
-        bad = set(kwargs) - {f.name for f in dataclasses.fields(self)}
-        if bad: raise ValueError(f"Unknown recipe setting(s): {', '.join(sorted(bad))}")
-        return dataclasses.replace(self, **kwargs)
+# %% ../nbs/00_recipe.ipynb #f37cb5fb
+def _replace(self:Recipe, **kwargs) -> Recipe:
+    "A copy with `kwargs` changed (and checked)"
+    bad = set(kwargs) - {f.name for f in dataclasses.fields(self)}
+    if bad: raise ValueError(f"Unknown recipe setting(s): {', '.join(sorted(bad))}")
+    return dataclasses.replace(self, **kwargs)
+Recipe.replace = _replace
 
 # %% ../nbs/00_recipe.ipynb #f4a0f27e
 _chapter = Recipe(name='chapter-baseline')

@@ -54,6 +54,7 @@ def _run(r):  # record `r` as a row: what makes it a repeat of an experiment (`_
             'recipe settings': _j({k: v for k,v in rc.items() if k not in ('name', 'seed', 'tta', 'dataset', 'scale')}), 'curve': r.get('accuracy_per_epoch'),
             'acc': _nan(r.get('accuracy') if done else None, 100), 'tta': _nan(r.get('tta_accuracy'), 100), 'fit': _nan(r.get('fit_seconds'))}
 
+# %% ../nbs/15_results.ipynb #c8f55fe4
 def _shown(s): return {'split'} | (set() if s.get('ft_epochs') else {'size', 'epochs'})  # recipe fields that the table's own columns show
 
 def _labels(g):  # each group's recipe name and, in brackets, whatever tells it apart from the other groups of that name
@@ -84,6 +85,7 @@ def _runs(records, include_smoke=False):  # one row per run, `group` numbering e
         notes.append(f"{smoke} smoke run{'s' if smoke > 1 else ''} (`--quick`) left out: they check the pipeline, they are not results.")
     return runs.join(groups[['label', 'settings']], on='group'), notes
 
+# %% ../nbs/15_results.ipynb #2c949cc5
 COLUMNS = ['recipe', 'scale', 'settings', 'dataset', 'split', 'size (px)', 'epochs', 'runs', 'top-1 mean (%)', 'top-1 sd (%)', 'top-1', 'TTA runs', 'TTA mean (%)',
            'TTA sd (%)', 'TTA top-1', 'TTA gain mean (points)', 'TTA gain sd (points)', 'fit seconds (mean)', 'loader', 'hardware', 'world size', 'torch', 'fastai',
            'not complete', 'recipe settings']

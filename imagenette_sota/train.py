@@ -94,6 +94,7 @@ def _data(make, recipe, n):
     if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")
     return dls, stage2
 
+# %% ../nbs/88_train.ipynb #bd84cdca
 def _fit(learn, recipe, run, start, ck_cb, stage2_dls):
     "The recipe's schedule from epoch `start`, then the book's second stage when it has one"
     fit = learn.fit_flat_cos if recipe.schedule == 'flat_cos' else learn.fit_one_cycle  # fit_flat_cos drops start_epoch (fastai 2.8.7)
@@ -137,6 +138,7 @@ def _failure_saved(record, out, ck_cb, t0):
                          checkpoint=str(ck_cb.fn) if ck_cb else None, fit_seconds=round(time.perf_counter()-t0, 3)), out, e)
         raise
 
+# %% ../nbs/88_train.ipynb #f149036c
 def train(recipe:Recipe, # What to run
           data:str|Path=None, # Dataset folder; default: `find_data(recipe.dataset)`
           out:str|Path=None, # Append the result record to this JSON-lines file
