@@ -13,9 +13,9 @@ from .recipe import *
 _all_ = ['SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale', 'default_scale', 'get_recipe']  # `from .baseline import *` gives them too
 
 # %% auto #0
-__all__ = ['tiny_learner', 'TorchAdam', 'cpu_bf16', 'cpu_isa', 'precision', 'CPUBFloat16', 'make_learner', 'EpochLog',
-           'RecordNotSaved', 'append_record', 'load_records', 'SCALES', 'RECIPES', 'Recipe', 'final_size', 'at_scale',
-           'default_scale', 'get_recipe']
+__all__ = ['tiny_learner', 'TorchAdam', 'cpu_bf16', 'cpu_isa', 'cpu_model', 'precision', 'CPUBFloat16', 'make_learner',
+           'EpochLog', 'RecordNotSaved', 'append_record', 'load_records', 'SCALES', 'RECIPES', 'Recipe', 'final_size',
+           'at_scale', 'default_scale', 'get_recipe']
 
 # %% ../nbs/10_baseline.ipynb #af777c3a
 def tiny_learner(dls:DataLoaders, # Data to train on
@@ -56,6 +56,12 @@ def cpu_isa() -> str:
     "The CPU's vector instruction set as torch uses it, with its bfloat16 support: what a bit-for-bit rerun needs"
     return torch.backends.cpu.get_cpu_capability() + ('+BF16' if torch.cpu._is_avx512_bf16_supported() else '') \
            + ('+AMX' if torch.cpu._is_amx_tile_supported() else '')
+
+def cpu_model() -> str:
+    "The CPU's name, family and model number from /proc/cpuinfo ('' where there is none): chips with one instruction set can still round differently"
+    try: info = dict(map(str.strip, l.split(':', 1)) for l in open('/proc/cpuinfo').read().split('\n\n')[0].splitlines() if ':' in l)
+    except OSError: return ''
+    return f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
 
 def precision(recipe) -> str:
     "What `recipe`'s step computes in on this machine: 'bfloat16', 'float16' or 'float32'"
@@ -108,7 +114,7 @@ def _env(dls):
     dev = dls.device if dls.device is not None else default_device()
     return dict(device=str(dev), device_name=torch.cuda.get_device_name(dev) if torch.device(dev).type == 'cuda' else platform.processor() or platform.machine(),
                 torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), imagenette_sota=__version__,
-                cpu_isa=cpu_isa())
+                cpu_isa=cpu_isa(), cpu_model=cpu_model())
 
 def _writable(out, what='results'):
     "Fail before training if `out` cannot be appended to, or is neither a regular file nor a device such as /dev/null (a FIFO would hang); write nothing there if it does not exist yet"
