@@ -134,11 +134,11 @@ def step_variants(a, recipe, data, env):
         row, learn = fast_run(a, r, data)
         ceil = ceiling(r, 10, r.bs, r.size, row['n_train'], a.compile, a.steps, row['n_valid'], opt_func=learn.opt_func, bf16=precision(r) == 'bfloat16')
         spe, load = statistics.mean(e['seconds'] for e in row['epochs']), loader_epoch(learn.dls)
-        table.append(dict(opt=opt, precision=precision(r), s_per_epoch=spe, ceiling_s_per_epoch=ceil['s_per_epoch'], x_ceiling=spe / ceil['s_per_epoch'],
-                          loader_s_per_epoch=load, x_ceiling_and_loader=spe / (ceil['s_per_epoch'] + load),
-                          top1=row['top1'], fit_s=row['fit_s'], epochs=row['epochs'], ceiling=ceil))
-        print(f"{opt:12s} {precision(r):9s} {spe:8.2f} s/epoch  ceiling {ceil['s_per_epoch']:7.2f}  x{spe / ceil['s_per_epoch']:.2f} of it  "
-              f"loader alone {load:5.2f}  x{spe / (ceil['s_per_epoch'] + load):.2f} of both  top-1 {100*row['top1']:.2f} %", flush=True)
+        table.append(t := dict(opt=opt, precision=precision(r), s_per_epoch=spe, ceiling_s_per_epoch=ceil['s_per_epoch'], x_ceiling=spe / ceil['s_per_epoch'],
+                               loader_s_per_epoch=load, x_ceiling_and_loader=spe / (ceil['s_per_epoch'] + load),
+                               top1=row['top1'], fit_s=row['fit_s'], epochs=row['epochs'], ceiling=ceil))
+        print(f"{opt:12s} {t['precision']:9s} {spe:8.2f} s/epoch  ceiling {t['ceiling_s_per_epoch']:7.2f}  x{t['x_ceiling']:.2f} of it  "
+              f"loader alone {load:5.2f}  x{t['x_ceiling_and_loader']:.2f} of both  top-1 {100*row['top1']:.2f} %", flush=True)
     for t in table: t['x_today'] = table[0]['s_per_epoch'] / t['s_per_epoch']
     print(f"\n{env['device_name']} ({env['cpu_isa']}) | torch {env['torch']} | {env['threads']} thread(s) | {env['dataset']} {env['split']} split, "
           f"{a.size} px, batch {a.bs}, {a.epochs} epochs, recipe {recipe.name}, fast path" + (' | SMOKE RUN: measures nothing' if a.smoke else ''))
