@@ -39,9 +39,10 @@ def execute(fn, run_flags=()):
 
 
 def _as_terminal(text):
-    "What a terminal would show: each line as left by its last carriage return; progress-bar debris dropped"
-    lines = [l.split('\r')[-1].rstrip() for l in text.split('\n')]
-    return '\n'.join(l for l in lines if l.strip(' █')) + ('\n' if text.endswith('\n') else '')
+    "What a terminal would show: each line as left by its last carriage return; progress-bar debris dropped, blank lines kept"
+    raw = text[:-1].split('\n') if text.endswith('\n') else text.split('\n')
+    lines = [shown for l in raw if (shown := l.split('\r')[-1].rstrip()).strip(' █') or not l.strip()]
+    return '\n'.join(lines) + ('\n' if text.endswith('\n') else '')
 
 
 def tidy(nb):
@@ -52,8 +53,8 @@ def tidy(nb):
             if o.get('output_type') != 'stream': continue
             t = ''.join(o['text'])
             if o.get('name') == 'stderr': t = re.sub(NOISE, '', t)
-            o['text'] = _as_terminal(t)
-        c.outputs = [o for o in c.outputs if o.get('output_type') != 'stream' or o['text'].strip()]
+            o['text'] = _as_terminal(t).splitlines(True)  # a list of lines, as Jupyter saves them
+        c.outputs = [o for o in c.outputs if o.get('output_type') != 'stream' or ''.join(o['text']).strip()]
 
 
 if __name__ == '__main__':
