@@ -5,6 +5,7 @@
 # %% ../nbs/00_recipe.ipynb #d9d9b945
 from __future__ import annotations
 import ctypes, dataclasses, math, numbers, sys, types
+from fastcore.basics import patch  # plain Python: the command line imports it anyway
 from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hints
 
 # %% auto #0
@@ -102,12 +103,12 @@ class Recipe:
         if self.progressive is not None: self.progressive = check_schedule(self.progressive, self.epochs, 'Recipe.progressive')
 
 # %% ../nbs/00_recipe.ipynb #f37cb5fb
-def _replace(self:Recipe, **kwargs) -> Recipe:
+@patch
+def replace(self:Recipe, **kwargs) -> Recipe:
     "A copy with `kwargs` changed (and checked)"
     bad = set(kwargs) - {f.name for f in dataclasses.fields(self)}
     if bad: raise ValueError(f"Unknown recipe setting(s): {', '.join(sorted(bad))}")
     return dataclasses.replace(self, **kwargs)
-Recipe.replace = _replace
 
 # %% ../nbs/00_recipe.ipynb #f4a0f27e
 _chapter = Recipe(name='chapter-baseline')
