@@ -29,6 +29,8 @@ def execute(fn, run_flags=()):
     skip = {id(c) for c, d in zip(nb.cells, directives)
             if c.cell_type == 'code' and (flags & d.keys() or 'nbdev_export(' in c.source
                                           or d.get('eval:', [''])[0].lower() == 'false')}
+    for c in nb.cells:  # a cell that prints nothing now keeps no output of an earlier run; skipped cells keep theirs
+        if c.cell_type == 'code' and id(c) not in skip: c.outputs = []
     shell = CaptureShell(fn)
     shell.set_path(fn.parent)
     cwd = os.getcwd(); os.chdir(fn.parent)
