@@ -42,9 +42,8 @@ def execute(fn, run_flags=()):
 
 def _as_terminal(text):
     "What a terminal would show: each line as left by its last carriage return; progress-bar debris dropped, blank lines kept"
-    raw = text[:-1].split('\n') if text.endswith('\n') else text.split('\n')
-    lines = [shown for l in raw if (shown := l.split('\r')[-1].rstrip()).strip(' █') or not l.strip()]
-    while lines and not lines[-1]: lines.pop()  # a printed text that ends in a newline: no blank line below it
+    lines = [shown for l in text.split('\n') if (shown := l.split('\r')[-1].rstrip()).strip(' █') or not l.strip()]
+    while lines and not lines[-1]: lines.pop()  # no blank lines at the end (the final newline is put back below)
     return '\n'.join(lines) + ('\n' if text.endswith('\n') else '')
 
 
