@@ -240,11 +240,11 @@ BOOK_CLAIMS = {  # what the chapter says of each technique (fastbook 07_sizing_a
 def answers_table(table_recs:list, long_recs:list=(), noise_recs:list=(), noise:int=25, scale:str='cpu', loader:str='cache') -> pd.DataFrame:
     "Each technique of `BOOK_CLAIMS` against the baseline run alike (`scale`, `loader`): after 5 epochs, after each longer training measured, under `noise` % noisy labels"
     def alike(*recs): t = results_table(*recs); return t[(t.scale == scale) & (t.loader == loader)]
-    def eff(recs, by=(), at=None): return {r.recipe: effect_text(*r[-3:]) for r in effects(alike(*recs), by=by).itertuples() if not by or getattr(r, by[0]) == at}
+    def eff(recs, by=()): return {(getattr(r, by[0]), r.recipe) if by else r.recipe: effect_text(*r[-3:]) for r in effects(alike(*recs), by=by).itertuples()}
     lengths = sorted({r['recipe']['epochs'] for r in long_recs if r['status'] == 'complete'}) or [20]  # a column each
     p = alike(table_recs).query("recipe == 'chapter-progressive' and `TTA runs` > 1")  # TTA: its paired gain on the same models
     tta = {'tta': effect_text(g, se, verdict(g, se)) for g, se in zip(p['TTA gain mean (points)'], p['TTA gain sd (points)'] / np.sqrt(p['TTA runs']))}
-    five, long = {**eff([table_recs]), **tta}, [eff([table_recs, long_recs], ['epochs'], n) if long_recs else {} for n in lengths]
-    noisy = eff([table_recs, noise_recs], ['noise'], noise) if noise_recs else {}
-    return pd.DataFrame([(n, c, five.get(n, '—'), *(l.get(n, '—') for l in long), noisy.get(n, '—')) for n, c in BOOK_CLAIMS.items()],  # '—': not measured
+    five, long = {**eff([table_recs]), **tta}, eff([table_recs, long_recs], ['epochs']) if long_recs else {}  # long, noisy: {(epochs or noise, recipe): text}
+    noisy = eff([table_recs, noise_recs], ['noise']) if noise_recs else {}
+    return pd.DataFrame([(n, c, five.get(n, '—'), *(long.get((e, n), '—') for e in lengths), noisy.get((noise, n), '—')) for n, c in BOOK_CLAIMS.items()],  # '—': not measured
                         columns=['technique', "the book's claim", 'after 5 epochs', *(f"after {n} epochs" for n in lengths), f"under {noise} % noise"])
