@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from fastai.vision.all import *
 from .data import *
+from .data import _check_full_batch
 from .checks import *
 from .baseline import *
 from .baseline import _env, _writable
@@ -82,16 +83,11 @@ def _record(recipe, run, n, status, path, dls, log, **kw):
                 epoch_log=log.epochs, precision=precision(recipe), world_size=n, global_bs=recipe.bs*n, lr=run.lr,
                 threads=torch.get_num_threads(), num_workers=dls.train.fake_l.num_workers, **_env(dls))
 
-def _check_bs(dls, bs, n, stage=''):
-    if len(dls.train_ds) // n < bs:
-        raise ValueError(f"{len(dls.train_ds)} training images make {len(dls.train_ds)//n} per process on {n} processes, "
-                         f"fewer than the{stage} batch size {bs} per process")
-
-def _data(make, recipe, n):
+def _data(make, recipe, path, n):
     "The first stage's `DataLoaders` by `make(bs, size, presize)` and a maker of the second stage's, each checked for a full batch per process before anything trains"
-    dls = make(recipe.bs, recipe.size, recipe.presize); _check_bs(dls, recipe.bs, n)
+    dls = make(recipe.bs, recipe.size, recipe.presize); _check_full_batch(dls, recipe.bs, path, n)
     stage2 = lambda: make(recipe.ft_bs, recipe.ft_size)
-    if recipe.ft_epochs: _check_bs(stage2(), recipe.ft_bs, n, " second stage's")
+    if recipe.ft_epochs: _check_full_batch(stage2(), recipe.ft_bs, path, n)
     return dls, stage2
 
 # %% ../nbs/88_train.ipynb #bd84cdca
@@ -159,7 +155,7 @@ def train(recipe:Recipe, # What to run
     run = on_processes(recipe, n) if n > 1 else recipe  # the recipe as each of `n` processes runs it: its device, learning rates times n
     seed()  # the split and the shuffling; on a GPU cuDNN keeps choosing its fastest kernels (not bit-exact): mean ± sd over seeds
     make = partial(cache_dls, progress=progress) if recipe.loader == 'cache' else stock_dls
-    dls, stage2 = _data(partial(make, recipe, path, num_workers=num_workers), recipe, n)  # every check before the first epoch
+    dls, stage2 = _data(partial(make, recipe, path, num_workers=num_workers), recipe, path, n)  # every check before the first epoch
     seed()  # the weights, whatever the checks drew
     learn = make_learner(recipe, dls, cbs=L(cbs) + [log := EpochLog()])
     if recipe.loader == 'cache': fast_settings(learn, bf16=recipe.bf16)  # the fast path's bfloat16 and channels-last on CUDA
