@@ -174,8 +174,9 @@ def check_loader_args(bs:Count, size:Pixels, presize:Count|None=None, n_per_clas
 
 def _check_full_batch(dls, bs, path, n=1):
     "Fail if `dls` has fewer training images (per process, of `n`) than `bs`: fastai drops the last partial training batch, so there would be nothing to train on"
-    if (k := len(dls.train_ds)//n) < bs: raise ValueError(f"Batch size {bs} is larger than the {k} training images {f'per process ({len(dls.train_ds)} on {n} processes) ' if n > 1 else ''}"
-                                                          f"of {path}: no full batch to train on. Use a smaller bs or more images.")
+    if (k := len(dls.train_ds)//n) >= bs: return
+    per = f"per process ({len(dls.train_ds)} on {n} processes) " if n > 1 else ''
+    raise ValueError(f"Batch size {bs} is larger than the {k} training images {per}of {path}: no full batch to train on. Use a smaller bs or more images.")
 
 # %% ../nbs/00_data.ipynb #574953be
 def presize_for(size:int, presize:int=None) -> int:
