@@ -1,4 +1,4 @@
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 # Written by hand: nbdev keeps only the `__version__` line above up to date. torch deprecates `torch.jit.script`,
 # which fastai calls while it is imported; that warning is for fastai's maintainers, not for users of this package.
