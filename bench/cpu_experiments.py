@@ -12,7 +12,8 @@ like the table (a run whose recipe already has a complete record in the set's re
 - `long`:  chapter-baseline, mixup and label-smoothing at 20 epochs (the leaderboard's second column), against their
            5-epoch records in the table: from which length does each technique help? `long-more` adds cutmix and
            the leaderboard recipe; `long-80` trains chapter-baseline, mixup and label-smoothing for 80 epochs, the
-           length at which the chapter says mixup pays off (label smoothing, it says, also needs longer training).
+           length at which the chapter says mixup pays off (label smoothing, it says, also needs longer training);
+           `long-80-more` adds cutmix at 80 epochs: does the mixup variant that hurts most at 5 and 20 epochs catch up?
 - `tta`:   not a training set: fastai's `tta`, flip, five-crop and ten-crop TTA (`tta_report`) on the full validation
            set, with the models the table's chapter-progressive runs exported, one row per model and method.
 
@@ -34,6 +35,7 @@ SETS = {  # a set's records go to results/cpu-<set>.jsonl; the '-more' sets comp
     'noise-more': lambda seeds: [job(n, 'cache', s, noise=p) for p in (5, 50) for n in NOISY for s in seeds],
     'long-more':  lambda seeds: [job(n, 'cache', s, epochs=20) for n in ('cutmix', 'leaderboard') for s in seeds],
     'long-80':    lambda seeds: [job(n, 'cache', s, epochs=80) for s in seeds for n in LONG],
+    'long-80-more': lambda seeds: [job('cutmix', 'cache', s, epochs=80) for s in seeds],
 }
 
 
