@@ -11,8 +11,6 @@ the patch: such cells are named, and the cells after them still run.
 import os, re, subprocess, sys, tempfile
 from pathlib import Path
 
-SKIP = {'notest', 'slow', 'cuda'}  # settings.ini's tst_flags
-
 
 def run_one(fn):
     "Run notebook `fn` as nbdev_test does, exported cells taken from the package; True when no cell failed"
@@ -20,13 +18,15 @@ def run_one(fn):
     from nbdev.frontmatter import FrontmatterProc
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
+    from nbdev.config import get_config
     os.environ['IN_TEST'] = '1'
+    skip = set(get_config().tst_flags.split())  # the cells nbdev_test skips (settings.ini)
     nb = NBProcessor(fn, procs=FrontmatterProc, process=True).nb
     mod = next((m.group(1) for c in nb.cells if (m := re.search(r'^#\|\s*default_exp\s+(\S+)', c.source, re.M))), None)
     def no_eval(cell):
         if cell.cell_type != 'code' or 'nbdev_export(' in cell.source: return True
         d = getattr(cell, 'directives_', {}) or {}
-        if d.get('eval:', [''])[0].lower() == 'false' or SKIP & d.keys(): return True
+        if d.get('eval:', [''])[0].lower() == 'false' or skip & d.keys(): return True
         if exp := d.keys() & {'export', 'exports', 'exporti'}:  # the module's names in place of the cell's own definitions
             m = (d[exp.pop()] or [mod])[0]
             cell.source = (f"import importlib as _il\n_m = _il.import_module('imagenette_sota.{m}')\n"
